@@ -1,0 +1,127 @@
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { containerEventSchemas, type ContainerEvent, type ContainerNameEvent } from './container.events.js';
+import { EventErrorCode, EventValidationError } from './errors.js';
+import type { RecordedEvent } from './metadata.js';
+
+/** Every event lxr knows, as one discriminated union on `type`. */
+export type LxrEvent = ContainerEvent | ContainerNameEvent;
+export type LxrEventType = LxrEvent['type'];
+/** A recorded event of a known type, its `data` typed by `type`. */
+export type LxrRecordedEvent = { [K in LxrEvent as K['type']]: RecordedEvent<K['type'], K['data']> }[LxrEventType];
+
+/** The payload type of an event type. */
+export type EventData<T extends LxrEventType> = Extract<LxrEvent, { type: T }>['data'];
+
+/** Bounded context of each event type: the second token of its NATS subject. */
+const contexts: Record<LxrEventType, string> = {
+  ContainerRequested: 'container',
+  ContainerRemoved: 'container',
+  ContainerNameReserved: 'container',
+  ContainerNameReleased: 'container',
+};
+
+interface CatalogEntry {
+  readonly version: number;
+  readonly schema: TSchema;
+}
+const entries: Record<LxrEventType, CatalogEntry> = { ...containerEventSchemas };
+const checks = new Map<string, TypeCheck<TSchema>>(
+  Object.entries(entries).map(([type, entry]) => [type, TypeCompiler.Compile(entry.schema)]),
+);
+
+/** True when `type` is an event type of the catalog. */
+export function isKnownEventType(type: string): type is LxrEventType {
+  return Object.hasOwn(entries, type);
+}
+
+/** The current schema version of an event type. */
+export function currentSchemaVersion(type: LxrEventType): number {
+  return entries[type].version;
+}
+
+/** The bounded context an event type belongs to (`container`, `image`, …). */
+export function eventContext(type: LxrEventType): string {
+  return contexts[type];
+}
+
+/** The JSON Schema of an event type's payload, e.g. for OpenAPI. */
+export function eventDataSchema(type: LxrEventType): TSchema {
+  return entries[type].schema;
+}
+
+/** All event types, e.g. for documentation and tests. */
+export function eventTypes(): readonly LxrEventType[] {
+  return Object.keys(entries) as LxrEventType[];
+}
+
+/**
+ * Checks an event payload against the catalog and narrows its type. Throws
+ * {@link EventValidationError} naming the field at fault; never returns an unchecked value.
+ *
+ * @example
+ * const data = validateEventData('ContainerRequested', 1, body.data);
+ */
+export function validateEventData<T extends LxrEventType>(
+  type: T | string,
+  schemaVersion: number,
+  data: unknown,
+): EventData<T> {
+  if (!isKnownEventType(type)) {
+    throw new EventValidationError(EventErrorCode.UnknownType, `unknown event type "${type}"`);
+  }
+  const entry = entries[type];
+  if (schemaVersion !== entry.version) {
+    throw new EventValidationError(
+      EventErrorCode.UnsupportedVersion,
+      `${type} schema version ${schemaVersion} is not supported (current: ${entry.version})`,
+    );
+  }
+  const check = checks.get(type)!;
+  if (!check.Check(data)) {
+    const first = check.Errors(data).First();
+    const path = first?.path || '/';
+    throw new EventValidationError(
+      EventErrorCode.Malformed,
+      `${type} is malformed at data${path === '/' ? '' : path}: ${first?.message ?? 'invalid'}`,
+      path,
+    );
+  }
+  return data as EventData<T>;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/**
+ * Parses a recorded event arriving from outside the process (NATS, SSE, the database) and
+ * validates envelope, metadata and payload. Use it where an event enters a service.
+ */
+export function parseRecordedEvent(raw: unknown): LxrRecordedEvent {
+  if (!isRecord(raw)) throw malformed('event is not an object', '/');
+  const { type, schemaVersion, data, metadata } = raw;
+  if (typeof type !== 'string') throw malformed('event has no string "type"', '/type');
+  if (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion)) {
+    throw malformed(`${type} has no integer "schemaVersion"`, '/schemaVersion');
+  }
+  if (!isRecord(metadata)) throw malformed(`${type} has no "metadata" object`, '/metadata');
+  for (const key of ['eventId', 'stream', 'correlationId', 'timestamp'] as const) {
+    if (typeof metadata[key] !== 'string' || metadata[key] === '') {
+      throw malformed(`${type} metadata.${key} must be a non-empty string`, `/metadata/${key}`);
+    }
+  }
+  for (const key of ['streamVersion', 'position'] as const) {
+    const value = metadata[key];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw malformed(`${type} metadata.${key} must be a non-negative integer`, `/metadata/${key}`);
+    }
+  }
+  if (metadata['causationId'] !== null && typeof metadata['causationId'] !== 'string') {
+    throw malformed(`${type} metadata.causationId must be a string or null`, '/metadata/causationId');
+  }
+  validateEventData(type, schemaVersion, data);
+  return raw as unknown as LxrRecordedEvent;
+}
+
+function malformed(message: string, path: string): EventValidationError {
+  return new EventValidationError(EventErrorCode.Malformed, message, path);
+}

@@ -1,0 +1,5 @@
+export * from './ports.js';
+export * from './process.js';
+export * from './nats.js';
+export * from './postgres.js';
+export * from './root.js';
