@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, brings lxr up and creates a development container.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash infra/setup.sh --link
+lxr up
+image="${LXR_QUICKSTART_IMAGE:-golang}"
+if lxr inspect demo >/dev/null 2>&1; then
+  echo "container demo already exists"
+else
+  lxr create --name demo "$image"
+fi
+lxr ps
+cat <<EOT
+
+lxr is up. Try:
+  lxr ps                     # containers with their PID, IP and namespace
+  lxr inspect demo           # everything recorded about demo
+  lxr events                 # follow the event log live
+  lxr status                 # the services and their health
+  API: http://127.0.0.1:${LXR_API_PORT:-7420}/docs  (token: ${LXR_HOME:-/var/lib/lxr}/api-token)
+  lxr down                   # stop everything
+EOT
