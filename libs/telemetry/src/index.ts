@@ -1,0 +1,6 @@
+export type { Context, Span, Tracer } from '@opentelemetry/api';
+export * from './attributes.js';
+export * from './messaging.js';
+export * from './propagation.js';
+export * from './sdk.js';
+export * from './tracer.js';
