@@ -30,6 +30,11 @@ export const ContainerRequestedData = Type.Object(
     /** Launch code-server in the container (the default for `lxr create`). */
     ide: Type.Boolean(),
     resources: ResourceLimits,
+    /**
+     * SHA-256 (hex) of the normalised request, present when the request carried an
+     * `Idempotency-Key`: a retry with the same key must carry the same request to be a replay.
+     */
+    requestDigest: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
   },
   { additionalProperties: false },
 );

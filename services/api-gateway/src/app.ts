@@ -1,0 +1,120 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { EventStore } from '@lxr/event-store';
+import { newContainerId, uuidv7 } from '@lxr/events';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ContainerHandler } from './containers/container.handler.js';
+import { containerRoutes } from './containers/containers.routes.js';
+import { generateContainerName } from './domain/names.js';
+import { eventRoutes } from './events/events.routes.js';
+import { createLogSignal, type LogSignal } from './events/log-signal.js';
+import type { SseWriter } from './events/sse-writer.js';
+import { bearerAuth } from './http/auth.js';
+import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
+import { createGatewayMetrics, type GatewayMetrics, instrumentRequests } from './http/metrics.js';
+import { installProblemHandlers } from './http/problem.js';
+import type { NodeDirectory } from './nodes/node-directory.js';
+import { nodeRoutes } from './nodes/nodes.routes.js';
+import type { ContainersReadModel } from './read-model/containers.read-model.js';
+
+/** Everything the gateway's HTTP surface needs; `main.ts` builds the real ones, tests their own. */
+export interface GatewayDeps {
+  readonly store: EventStore;
+  readonly readModel: ContainersReadModel;
+  readonly nodes: NodeDirectory;
+  /** The bearer token every request under /v1 and the docs must carry. */
+  readonly token: string;
+  readonly ids?: { readonly containerId?: () => string; readonly name?: () => string };
+  /** Rung after each append; give the same signal to whatever else learns of new events. */
+  readonly signal?: LogSignal;
+  readonly metrics?: GatewayMetrics;
+  readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
+  /** A pino logger, or false for none (the default, for tests). */
+  readonly logger?: FastifyBaseLogger | false;
+  /** Largest accepted body in bytes; default 1 MiB. */
+  readonly bodyLimit?: number;
+  readonly sse?: { readonly heartbeatMs?: number; readonly pollMs?: number; readonly batchSize?: number };
+  readonly version?: string;
+}
+
+/** Builds the gateway's fastify app. Connects to nothing: every effect comes in through `deps`. */
+export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    genReqId: () => uuidv7(),
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  // Bodies are checked as sent (no coercion, no stripping of unknown fields); query strings and
+  // params are converted to the schema's types first.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.removeContentTypeParser('text/plain');
+  installProblemHandlers(app);
+
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const signal = deps.signal ?? createLogSignal();
+  const auth = bearerAuth(deps.token);
+  const streams = new Set<SseWriter>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.end();
+  });
+  instrumentRequests(app, metrics);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'lxr API',
+        version: deps.version ?? '0.1.0',
+        description:
+          'Containers made from Linux primitives, recorded as events. Errors are application/problem+json. ' +
+          'Authenticate with `Authorization: Bearer <token>` (the token is in `${LXR_HOME}/api-token`).',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          accessToken: { type: 'apiKey', in: 'query', name: 'access_token' },
+        },
+      },
+      security: [{ bearer: [] }, { accessToken: [] }],
+      tags: [
+        { name: 'containers', description: 'Containers (docker create, ps, inspect, rm)' },
+        { name: 'events', description: 'The event log as Server-Sent Events' },
+        { name: 'nodes', description: 'Node agents' },
+        { name: 'health', description: 'Probes (no token)' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: auth } });
+  app.get('/openapi.json', { onRequest: auth, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { readiness: deps.readiness ?? {} });
+
+  const handler = new ContainerHandler({
+    store: deps.store,
+    nodes: deps.nodes,
+    newContainerId: deps.ids?.containerId ?? newContainerId,
+    newName: deps.ids?.name ?? (() => generateContainerName()),
+    onAppended(events) {
+      for (const event of events) metrics.eventsAppended.inc({ type: event.type });
+      signal.ring();
+    },
+  });
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', auth);
+      await v1.register(containerRoutes, { handler, readModel: deps.readModel, store: deps.store });
+      await v1.register(eventRoutes, {
+        store: deps.store,
+        readModel: deps.readModel,
+        signal,
+        streams,
+        ...deps.sse,
+      });
+      await v1.register(nodeRoutes, { nodes: deps.nodes });
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

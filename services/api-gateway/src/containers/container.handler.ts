@@ -1,0 +1,232 @@
+import type { AppendRequest, EventStore } from '@lxr/event-store';
+import { WrongExpectedVersionError } from '@lxr/event-store';
+import {
+  type ContainerEvent,
+  type ContainerNameEvent,
+  containerIdForIdempotencyKey,
+  containerNameStream,
+  containerStream,
+  type NewEvent,
+  type RecordedEvent,
+} from '@lxr/events';
+import {
+  type ContainerDecidedEvent,
+  type ContainerRequest,
+  type ContainerSpec,
+  type ContainerState,
+  decide,
+  evolve,
+  evolveName,
+  initialContainerState,
+  initialNameState,
+  isNameEvent,
+  type NameState,
+} from '../domain/container.decider.js';
+import { requestDigest } from '../domain/request-digest.js';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { CreateContainerBody } from '../http/schemas.js';
+import type { NodeDirectory } from '../nodes/node-directory.js';
+
+export interface ContainerHandlerDeps {
+  readonly store: EventStore;
+  readonly nodes: NodeDirectory;
+  readonly newContainerId: () => string;
+  readonly newName: () => string;
+  /** Called with what was appended, e.g. to count it and wake the event stream. */
+  readonly onAppended?: (events: readonly RecordedEvent[]) => void;
+  /** Attempts when another writer moved a stream between our read and our append; default 5. */
+  readonly maxAttempts?: number;
+}
+
+/** Who asked: the request id becomes the events' causation id. */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly idempotencyKey?: string | undefined;
+  readonly traceparent?: string | undefined;
+}
+
+export interface CreateOutcome {
+  /** True when an earlier request with the same Idempotency-Key had already created it. */
+  readonly replayed: boolean;
+  readonly request: ContainerRequest;
+  /** The recorded `ContainerRequested`: its timestamp is the creation time. */
+  readonly recorded: RecordedEvent;
+}
+
+const CONTAINER_TYPES = new Set<string>(['ContainerRequested', 'ContainerRemoved']);
+const NAME_TYPES = new Set<string>(['ContainerNameReserved', 'ContainerNameReleased']);
+/** How many generated names to try before giving up (there are ~15,000). */
+const GENERATED_NAME_ATTEMPTS = 10;
+
+interface Loaded<S> {
+  readonly state: S;
+  readonly version: number;
+  readonly requested?: RecordedEvent;
+}
+
+/** Folds a container stream; events of types this decider does not know are someone else's facts. */
+async function loadContainer(store: EventStore, containerId: string): Promise<Loaded<ContainerState>> {
+  const events = await store.readStream(containerStream(containerId));
+  let state = initialContainerState;
+  let requested: RecordedEvent | undefined;
+  for (const event of events) {
+    if (!CONTAINER_TYPES.has(event.type)) continue;
+    state = evolve(state, event as unknown as ContainerEvent);
+    if (event.type === 'ContainerRequested') requested = event;
+  }
+  const version = events.at(-1)?.metadata.streamVersion ?? 0;
+  return requested ? { state, version, requested } : { state, version };
+}
+
+async function loadName(store: EventStore, name: string): Promise<Loaded<NameState>> {
+  const events = await store.readStream(containerNameStream(name));
+  let state = initialNameState;
+  for (const event of events) {
+    if (NAME_TYPES.has(event.type)) state = evolveName(state, event as unknown as ContainerNameEvent);
+  }
+  return { state, version: events.at(-1)?.metadata.streamVersion ?? 0 };
+}
+
+/** The request with defaults applied; what an idempotent retry must repeat exactly. */
+function normalise(body: CreateContainerBody) {
+  return {
+    name: body.name ?? null,
+    image: body.image,
+    command: body.command ?? null,
+    env: body.env ?? [],
+    labels: body.labels ?? {},
+    ide: body.ide ?? true,
+    resources: body.resources ?? {},
+    node: body.node ?? null,
+  };
+}
+
+/**
+ * Records container intents: loads the streams, decides, appends with the expected versions,
+ * and retries only when another writer got there first.
+ */
+export class ContainerHandler {
+  readonly #deps: ContainerHandlerDeps;
+  constructor(deps: ContainerHandlerDeps) {
+    this.#deps = deps;
+  }
+
+  async create(body: CreateContainerBody, context: RequestContext): Promise<CreateOutcome> {
+    const { store } = this.#deps;
+    const normalised = normalise(body);
+    const key = context.idempotencyKey;
+    const containerId = key === undefined ? this.#deps.newContainerId() : containerIdForIdempotencyKey(key);
+    const digest = key === undefined ? undefined : requestDigest(normalised);
+    let nodes: Awaited<ReturnType<NodeDirectory['list']>> | undefined;
+    let generatedNames = 0;
+    return this.#retrying(async () => {
+      const container = await loadContainer(store, containerId);
+      for (;;) {
+        const name = body.name ?? this.#deps.newName();
+        const nameStream = await loadName(store, name);
+        if (container.state.status === 'absent') nodes ??= await this.#deps.nodes.list();
+        const spec: ContainerSpec = {
+          name,
+          image: normalised.image,
+          ...(body.command === undefined ? {} : { command: body.command }),
+          env: normalised.env,
+          labels: normalised.labels,
+          ide: normalised.ide,
+          resources: normalised.resources,
+        };
+        let events: ContainerDecidedEvent[];
+        try {
+          events = decide(
+            { type: 'CreateContainer', containerId, spec, requestedNode: body.node, nodes: nodes ?? [], requestDigest: digest },
+            { container: container.state, name: nameStream.state },
+          );
+        } catch (error) {
+          const retryName =
+            error instanceof GatewayError &&
+            error.code === ErrorCode.ContainerNameTaken &&
+            body.name === undefined &&
+            ++generatedNames < GENERATED_NAME_ATTEMPTS;
+          if (retryName) continue;
+          throw error;
+        }
+        if (events.length === 0 && container.state.status === 'requested' && container.requested) {
+          return { replayed: true, request: container.state.request, recorded: container.requested };
+        }
+        const results = await this.#append(context, containerId, events, {
+          container: container.version,
+          name: nameStream.version,
+        });
+        const recorded = results.find((e) => e.type === 'ContainerRequested')!;
+        return { replayed: false, request: recorded.data as ContainerRequest, recorded };
+      }
+    });
+  }
+
+  /** Removes a container by full id; returns its name. 404 when it does not exist (any more). */
+  async remove(containerId: string, context: RequestContext): Promise<{ id: string; name: string }> {
+    const { store } = this.#deps;
+    return this.#retrying(async () => {
+      const container = await loadContainer(store, containerId);
+      const name = container.state.status === 'absent' ? undefined : container.state.request.name;
+      const nameStream = name === undefined ? { state: initialNameState, version: 0 } : await loadName(store, name);
+      const events = decide(
+        { type: 'RemoveContainer', containerId },
+        { container: container.state, name: nameStream.state },
+      );
+      await this.#append(context, containerId, events, { container: container.version, name: nameStream.version });
+      return { id: containerId, name: name! };
+    });
+  }
+
+  /**
+   * Appends the decided events in one transaction, each to its stream (the container's, or the
+   * name's for name events), streams in the order their first event was decided.
+   */
+  async #append(
+    context: RequestContext,
+    containerId: string,
+    events: readonly ContainerDecidedEvent[],
+    versions: { readonly container: number; readonly name: number },
+  ): Promise<RecordedEvent[]> {
+    const requests = new Map<string, AppendRequest & { events: NewEvent[] }>();
+    for (const event of events) {
+      const stream = isNameEvent(event) ? containerNameStream(event.data.name) : containerStream(containerId);
+      let request = requests.get(stream);
+      if (!request) {
+        const expectedVersion = isNameEvent(event) ? versions.name : versions.container;
+        request = { stream, expectedVersion, events: [] };
+        requests.set(stream, request);
+      }
+      request.events.push({
+        type: event.type,
+        data: event.data,
+        correlationId: containerId,
+        causationId: context.requestId,
+        ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
+      });
+    }
+    const results = await this.#deps.store.appendMany([...requests.values()]);
+    const recorded = results.flatMap((r) => r.events);
+    this.#deps.onAppended?.(recorded);
+    return recorded;
+  }
+
+  async #retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    const max = this.#deps.maxAttempts ?? 5;
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        if (i >= max) {
+          throw new GatewayError(
+            ErrorCode.ConcurrentModification,
+            `the container changed under this request ${max} times in a row; retry the request`,
+            {},
+            { cause: error },
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { containerIdForIdempotencyKey } from '@lxr/events';
+import { staticNodeDirectory } from '../nodes/node-directory.js';
+import { createTestApp, liveNode } from '../testing/test-app.js';
+
+const json = (body: object) => ({ payload: body });
+
+describe('containers routes', () => {
+  it('creates, lists, gets and removes a container', async () => {
+    const t = await createTestApp();
+    const created = await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'goCon', image: 'golang' }) });
+    assert.equal(created.statusCode, 201, created.body);
+    const container = created.json();
+    assert.match(container.id, /^[0-9a-f]{64}$/);
+    assert.equal(container.name, 'goCon');
+    assert.equal(container.node, 'node-1');
+    assert.equal(container.state, 'requested');
+    assert.equal(container.ide, true);
+    assert.equal(created.headers.location, `/v1/containers/${container.id}`);
+
+    const list = await t.request({ method: 'GET', url: '/v1/containers' });
+    assert.equal(list.statusCode, 200);
+    assert.deepEqual(
+      list.json().map((c: { name: string }) => c.name),
+      ['goCon'],
+    );
+
+    for (const ref of [container.id, 'goCon', container.id.slice(0, 6)]) {
+      const got = await t.request({ method: 'GET', url: `/v1/containers/${ref}` });
+      assert.equal(got.statusCode, 200, got.body);
+      assert.equal(got.json().id, container.id);
+      assert.deepEqual(
+        got.json().events.map((e: { type: string }) => e.type),
+        ['ContainerRequested'],
+      );
+    }
+
+    const removed = await t.request({ method: 'DELETE', url: '/v1/containers/goCon' });
+    assert.equal(removed.statusCode, 200, removed.body);
+    assert.deepEqual(removed.json(), { id: container.id, name: 'goCon' });
+    const again = await t.request({ method: 'DELETE', url: '/v1/containers/goCon' });
+    assert.equal(again.statusCode, 404);
+    assert.equal(again.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.equal(again.json().code, 'CONTAINER_NOT_FOUND');
+    assert.match(again.json().detail, /goCon/);
+    assert.equal((await t.request({ method: 'GET', url: `/v1/containers/${container.id}` })).statusCode, 404);
+    assert.deepEqual(
+      (await t.log()).map((e) => e.type),
+      ['ContainerNameReserved', 'ContainerRequested', 'ContainerRemoved', 'ContainerNameReleased'],
+    );
+  });
+
+  it('generates a docker-style name and fills in the defaults', async () => {
+    const t = await createTestApp();
+    const res = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ image: 'busybox', command: ['sleep', '1'], env: ['A=1'], labels: { team: 'x' }, ide: false }),
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    const c = res.json();
+    assert.match(c.name, /^[a-z]+_[a-z]+$/);
+    assert.deepEqual([c.command, c.env, c.labels, c.ide, c.resources], [['sleep', '1'], ['A=1'], { team: 'x' }, false, {}]);
+    assert.equal(c.pid, null);
+  });
+
+  it('refuses a taken name with 409 and appends nothing', async () => {
+    const t = await createTestApp();
+    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
+    const before = (await t.log()).length;
+    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'redis' }) });
+    assert.equal(res.statusCode, 409);
+    assert.equal(res.json().code, 'CONTAINER_NAME_TAKEN');
+    assert.equal(res.json().errors[0].pointer, '/name');
+    assert.equal((await t.log()).length, before);
+  });
+
+  it('lets a name be reused once its container is removed', async () => {
+    const t = await createTestApp();
+    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
+    await t.request({ method: 'DELETE', url: '/v1/containers/web' });
+    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
+    assert.equal(res.statusCode, 201, res.body);
+  });
+
+  it('gives one name to one of many concurrent creates', async () => {
+    const t = await createTestApp();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'race', image: 'x' }) })),
+    );
+    assert.deepEqual(results.map((r) => r.statusCode).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
+    assert.equal((await t.log()).filter((e) => e.type === 'ContainerRequested').length, 1);
+  });
+
+  it('replays an idempotent create and refuses the key with another body', async () => {
+    const t = await createTestApp();
+    const headers = { 'idempotency-key': 'req-42' };
+    const body = { image: 'golang', labels: { a: 'b' } };
+    const first = await t.request({ method: 'POST', url: '/v1/containers', headers, ...json(body) });
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(first.json().id, containerIdForIdempotencyKey('req-42'));
+    // The same request, with its defaults spelt out and its keys in another order.
+    const replay = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      headers,
+      ...json({ labels: { a: 'b' }, ide: true, image: 'golang' }),
+    });
+    assert.equal(replay.statusCode, 200, replay.body);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    assert.equal(replay.json().id, first.json().id);
+    assert.equal(replay.json().name, first.json().name, 'the generated name is not generated again');
+    const before = (await t.log()).length;
+    const mismatch = await t.request({ method: 'POST', url: '/v1/containers', headers, ...json({ image: 'rust' }) });
+    assert.equal(mismatch.statusCode, 422);
+    assert.equal(mismatch.json().code, 'IDEMPOTENCY_KEY_MISMATCH');
+    assert.equal((await t.log()).length, before);
+    assert.equal((await t.log()).filter((e) => e.type === 'ContainerRequested').length, 1);
+  });
+
+  it('answers concurrent retries of one idempotent create with one container', async () => {
+    const t = await createTestApp();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        t.request({ method: 'POST', url: '/v1/containers', headers: { 'idempotency-key': 'k' }, ...json({ image: 'x' }) }),
+      ),
+    );
+    assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 200, 200, 200, 201]);
+    assert.equal(new Set(results.map((r) => r.json().id)).size, 1);
+    assert.equal((await t.log()).filter((e) => e.type === 'ContainerRequested').length, 1);
+  });
+
+  it('answers 503 naming the missing node agent when none is alive', async () => {
+    const t = await createTestApp({ nodes: staticNodeDirectory([{ ...liveNode('n'), alive: false }]) });
+    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().code, 'NO_NODE_AVAILABLE');
+    assert.match(res.json().detail, /no node agent is running/);
+    assert.equal((await t.log()).length, 0);
+  });
+
+  it('places on the requested node, and refuses a dead one', async () => {
+    const nodes = staticNodeDirectory([liveNode('a'), liveNode('b'), { ...liveNode('c'), alive: false }]);
+    const t = await createTestApp({ nodes });
+    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x', node: 'b' }) });
+    assert.equal(res.json().node, 'b');
+    const dead = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x', node: 'c' }) });
+    assert.equal(dead.statusCode, 503);
+    assert.equal(dead.json().code, 'NODE_NOT_ALIVE');
+    const unknown = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x', node: 'zz' }) });
+    assert.equal(unknown.statusCode, 422);
+  });
+
+  it('filters the list', async () => {
+    const t = await createTestApp();
+    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'a1', image: 'nginx', labels: { env: 'prod' } }) });
+    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'b1', image: 'redis' }) });
+    const names = async (query: string) =>
+      (await t.request({ method: 'GET', url: `/v1/containers?${query}` })).json().map((c: { name: string }) => c.name);
+    assert.deepEqual(await names('all=true'), ['b1', 'a1']);
+    assert.deepEqual(await names('image=redis'), ['b1']);
+    assert.deepEqual(await names('label=env=prod'), ['a1']);
+    assert.deepEqual(await names('label=env'), ['a1']);
+    assert.deepEqual(await names('name=1&label=env=dev'), []);
+  });
+
+  it('refuses an ambiguous id prefix with 409', async () => {
+    let n = 0;
+    const ids = ['abc1' + '0'.repeat(60), 'abc2' + '0'.repeat(60)];
+    const t = await createTestApp({ ids: { containerId: () => ids[n++]! } });
+    await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    const res = await t.request({ method: 'DELETE', url: '/v1/containers/abc' });
+    assert.equal(res.statusCode, 409);
+    assert.equal(res.json().code, 'CONTAINER_AMBIGUOUS');
+    assert.equal((await t.request({ method: 'GET', url: '/v1/containers/abc2' })).statusCode, 200);
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * Every error the gateway answers with, by stable code. The HTTP status, title and description
+ * live here and only here; the error handler (`http/problem.ts`) turns a {@link GatewayError}
+ * into `application/problem+json` with `type: urn:lxr:problem:<code>`.
+ */
+export const ErrorCode = {
+  // 400
+  MalformedJson: 'MALFORMED_JSON',
+  InvalidRequest: 'INVALID_REQUEST',
+  InvalidCursor: 'INVALID_CURSOR',
+  // 401
+  Unauthorized: 'UNAUTHORIZED',
+  // 404
+  RouteNotFound: 'ROUTE_NOT_FOUND',
+  ContainerNotFound: 'CONTAINER_NOT_FOUND',
+  // 405
+  MethodNotAllowed: 'METHOD_NOT_ALLOWED',
+  // 409
+  ContainerNameTaken: 'CONTAINER_NAME_TAKEN',
+  ContainerAmbiguous: 'CONTAINER_AMBIGUOUS',
+  IdempotencyKeyUsed: 'IDEMPOTENCY_KEY_USED',
+  ConcurrentModification: 'CONCURRENT_MODIFICATION',
+  // 413
+  BodyTooLarge: 'BODY_TOO_LARGE',
+  // 415
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  // 422
+  IdempotencyKeyMismatch: 'IDEMPOTENCY_KEY_MISMATCH',
+  UnknownNode: 'UNKNOWN_NODE',
+  // 503
+  NoNodeAvailable: 'NO_NODE_AVAILABLE',
+  NodeNotAlive: 'NODE_NOT_ALIVE',
+  NotReady: 'NOT_READY',
+  // 500
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** How one error code looks on the wire, and when it happens. */
+export interface ErrorCodeInfo {
+  readonly status: number;
+  readonly title: string;
+  /** When the code is used and what the caller should do: the documentation of the code. */
+  readonly description: string;
+}
+
+export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
+  MALFORMED_JSON: {
+    status: 400,
+    title: 'Malformed JSON',
+    description: 'The body is not valid JSON (or is empty) although Content-Type says JSON. Fix the body.',
+  },
+  INVALID_REQUEST: {
+    status: 400,
+    title: 'Invalid request',
+    description:
+      'A field is missing, unknown or of the wrong type or format; `errors` names each field at fault ' +
+      'with a JSON pointer into the body, query or path.',
+  },
+  INVALID_CURSOR: {
+    status: 400,
+    title: 'Invalid event cursor',
+    description: '`after` or `Last-Event-ID` is not the position of an event in the log. Resume from 0 or a seen id.',
+  },
+  UNAUTHORIZED: {
+    status: 401,
+    title: 'Unauthorized',
+    description:
+      'No bearer token, or not the one in `${LXR_HOME}/api-token`. Send `Authorization: Bearer <token>`.',
+  },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    title: 'Not found',
+    description: 'No route has this path. See /openapi.json for the routes.',
+  },
+  CONTAINER_NOT_FOUND: {
+    status: 404,
+    title: 'No such container',
+    description: 'No container has this id, name or id prefix (or it was removed). `GET /v1/containers?all=true` lists them.',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    title: 'Method not allowed',
+    description: 'The path exists but not with this method.',
+  },
+  CONTAINER_NAME_TAKEN: {
+    status: 409,
+    title: 'Container name in use',
+    description: 'Another container holds the name. Remove it or choose another name.',
+  },
+  CONTAINER_AMBIGUOUS: {
+    status: 409,
+    title: 'Ambiguous container reference',
+    description: 'The id prefix matches several containers. Give more characters of the id.',
+  },
+  IDEMPOTENCY_KEY_USED: {
+    status: 409,
+    title: 'Idempotency key already used',
+    description: 'The container created with this Idempotency-Key has been removed. Use a new key.',
+  },
+  CONCURRENT_MODIFICATION: {
+    status: 409,
+    title: 'Concurrent modification',
+    description: 'The container changed under the request too many times in a row. Retry the request.',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    title: 'Body too large',
+    description: 'The request body exceeds the gateway\'s limit (1 MiB by default). Send a smaller body.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    title: 'Unsupported media type',
+    description: 'Bodies must be `application/json`.',
+  },
+  IDEMPOTENCY_KEY_MISMATCH: {
+    status: 422,
+    title: 'Idempotency key reused with another request',
+    description:
+      'A request with this Idempotency-Key but a different body was already made. Use a new key for a new request.',
+  },
+  UNKNOWN_NODE: {
+    status: 422,
+    title: 'Unknown node',
+    description: 'No node agent of this name has ever reported. `GET /v1/nodes` lists the nodes.',
+  },
+  NO_NODE_AVAILABLE: {
+    status: 503,
+    title: 'No node agent is running',
+    description: 'No executor heartbeats in `lxr_nodes`, so nothing could run the container. Start one with `lxr up`.',
+  },
+  NODE_NOT_ALIVE: {
+    status: 503,
+    title: 'Node agent not running',
+    description: 'The requested node has stopped heartbeating. Start its node agent or choose another node.',
+  },
+  NOT_READY: {
+    status: 503,
+    title: 'Not ready',
+    description: 'A dependency (PostgreSQL or NATS) is unreachable; `/readyz` says which.',
+  },
+  INTERNAL: {
+    status: 500,
+    title: 'Internal error',
+    description: 'An unexpected error; the gateway log has the details under the request id.',
+  },
+};
+
+/** One field at fault in a request. */
+export interface FieldError {
+  /** JSON pointer into the part named by `in`, e.g. `/resources/cpus`; `` for the whole part. */
+  readonly pointer: string;
+  /** The field as a dotted path, e.g. `resources.cpus`; `` for the whole part. */
+  readonly field: string;
+  readonly in?: 'body' | 'querystring' | 'params' | 'headers';
+  readonly message: string;
+}
+
+/** An error with a stable code that the boundary turns into problem+json. */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    /** What failed, on which object, and what to do; becomes the problem's `detail`. */
+    message: string,
+    readonly extra: { readonly errors?: readonly FieldError[]; readonly headers?: Record<string, string> } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.status = errorCodes[code].status;
+  }
+}

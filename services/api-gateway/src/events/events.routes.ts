@@ -1,0 +1,139 @@
+import { type EventStore, UnknownPositionError } from '@lxr/event-store';
+import type { RecordedEvent } from '@lxr/events';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ErrorCode, GatewayError } from '../errors.js';
+import { commonProblems, problemResponses } from '../http/responses.js';
+import { EventsQuery } from '../http/schemas.js';
+import type { ContainersReadModel } from '../read-model/containers.read-model.js';
+import type { LogSignal } from './log-signal.js';
+import { containerMatcher, typeMatcher } from './event-filter.js';
+import { SseWriter } from './sse-writer.js';
+
+export interface EventRoutesOptions {
+  readonly store: EventStore;
+  readonly readModel: ContainersReadModel;
+  readonly signal: LogSignal;
+  /** Open streams, so the app can end them when it closes. */
+  readonly streams: Set<SseWriter>;
+  /** Comment lines that keep proxies from closing an idle stream; default 15 s. */
+  readonly heartbeatMs?: number;
+  /** Re-read the log this often even without a ring; default 2 s. */
+  readonly pollMs?: number;
+  /** Events read from the log per query; default 500. */
+  readonly batchSize?: number;
+}
+
+const SseHeaders = Type.Object({
+  'last-event-id': Type.Optional(
+    Type.String({ pattern: '^[0-9]{1,16}$', description: 'Resume after this position (sent by EventSource on reconnect)' }),
+  ),
+});
+
+export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, options) => {
+  const { store, readModel, signal, streams } = options;
+  const batchSize = options.batchSize ?? 500;
+  app.get(
+    '/events',
+    {
+      schema: {
+        operationId: 'streamEvents',
+        summary: 'Server-Sent Events of the event log (docker events)',
+        description:
+          'Each recorded event as `event: <type>`, `id: <position>`, `data: <recorded event JSON>`, in log order. ' +
+          'Resume with the `Last-Event-ID` header (EventSource does it) or `?after=`; `after=0` starts from the ' +
+          'beginning. Comment lines keep the connection alive. `follow=false` ends once the log is read.',
+        tags: ['events'],
+        querystring: EventsQuery,
+        headers: SseHeaders,
+        produces: ['text/event-stream'],
+        response: {
+          200: { description: 'An event stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          ...problemResponses(...commonProblems, 409),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { query } = request;
+      const header = request.headers['last-event-id'];
+      let cursor = header === undefined ? (query.after ?? 0) : Number(header);
+      const matchesType = typeMatcher(query.type);
+      let matchesContainer: (event: RecordedEvent) => boolean = () => true;
+      if (query.container !== undefined) {
+        await readModel.catchUp();
+        const known = await readModel.lookup(query.container);
+        if (known.length > 1 && !known.some((c) => c.id === query.container || c.name === query.container)) {
+          throw new GatewayError(
+            ErrorCode.ContainerAmbiguous,
+            `the id prefix "${query.container}" matches ${known.length} containers; give more of the id`,
+          );
+        }
+        matchesContainer = containerMatcher(query.container, known.map((c) => c.id));
+      }
+      // The first read happens before the stream opens so a bad cursor is still a 400 problem.
+      let pending = await readOrExplain(store, cursor, batchSize);
+
+      const sse = new SseWriter(reply, request.log);
+      streams.add(sse);
+      const heartbeat = setInterval(() => sse.comment('keep-alive', cursor), options.heartbeatMs ?? 15_000);
+      try {
+        await sse.open();
+        for (;;) {
+          for (const event of pending) {
+            cursor = event.metadata.position;
+            if (matchesType(event) && matchesContainer(event)) await sse.event(event);
+            if (sse.closed) return;
+          }
+          if (pending.length < batchSize) {
+            if (query.follow === false) return;
+            await waitForRing(signal, sse, options.pollMs ?? 2_000);
+            if (sse.closed) return;
+          }
+          pending = await store.readAll({ after: cursor, limit: batchSize });
+        }
+      } catch (error) {
+        // Mid-stream the status line is gone: end the stream and let the client resume from its last id.
+        if (!sse.closed) request.log.warn({ err: error, cursor }, 'event stream failed; ending it');
+      } finally {
+        clearInterval(heartbeat);
+        streams.delete(sse);
+        sse.end();
+      }
+    },
+  );
+};
+
+async function readOrExplain(
+  store: EventStore,
+  after: number,
+  limit: number,
+): Promise<readonly RecordedEvent[]> {
+  try {
+    return await store.readAll({ after, limit });
+  } catch (error) {
+    if (error instanceof UnknownPositionError) {
+      throw new GatewayError(
+        ErrorCode.InvalidCursor,
+        `no event at position ${after} in the log; resume from an id this stream sent, or from 0`,
+        { errors: [{ pointer: '/after', field: 'after', in: 'querystring', message: 'not a position in the log' }] },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Resolves on the next ring, after `pollMs`, or when the client goes away. */
+function waitForRing(signal: LogSignal, sse: SseWriter, pollMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      unsubscribe();
+      sse.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, pollMs);
+    const unsubscribe = signal.subscribe(done);
+    sse.on('close', done);
+  });
+}

@@ -1,0 +1,51 @@
+import type { ContainerRequested, RecordedEvent } from '@lxr/events';
+import type { ContainerView } from './containers.read-model.js';
+
+/** Event types the containers read model reads; the rest of the log passes it by. */
+export const CONTAINER_PROJECTION_EVENTS = ['ContainerRequested', 'ContainerRemoved'] as const;
+
+/**
+ * The containers read model as a pure fold over one row: the row after `event`, `null` when
+ * the row goes away, `undefined` when the event does not touch it. Both the PostgreSQL projection
+ * and the in-memory read model apply exactly this, so they cannot drift apart.
+ */
+export function projectContainer(
+  current: ContainerView | undefined,
+  event: RecordedEvent,
+): ContainerView | null | undefined {
+  const { position, timestamp } = event.metadata;
+  switch (event.type) {
+    case 'ContainerRequested': {
+      const data = event.data as ContainerRequested['data'];
+      return {
+        id: data.containerId,
+        name: data.name,
+        image: data.image,
+        node: data.node,
+        state: 'requested',
+        command: data.command ?? null,
+        env: data.env,
+        labels: data.labels,
+        ide: data.ide,
+        resources: data.resources,
+        createdAt: current?.createdAt ?? timestamp,
+        updatedAt: timestamp,
+        pid: current?.pid ?? null,
+        ip: current?.ip ?? null,
+        netns: current?.netns ?? null,
+        position,
+      };
+    }
+    case 'ContainerRemoved':
+      // Removed containers leave the model, as they leave `docker ps -a`.
+      return null;
+    default:
+      return undefined;
+  }
+}
+
+/** The container id an event is about, if it is one the projection reads. */
+export function containerIdOf(event: RecordedEvent): string | undefined {
+  const data = event.data as { containerId?: unknown } | null;
+  return typeof data?.containerId === 'string' ? data.containerId : undefined;
+}

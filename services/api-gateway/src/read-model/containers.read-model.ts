@@ -1,0 +1,68 @@
+import type { ResourceLimits } from '@lxr/events';
+import { ErrorCode, GatewayError } from '../errors.js';
+
+/** A row of the containers read model, as the API shows it. */
+export interface ContainerView {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly node: string;
+  /** `requested`; later services add `running`, `exited`, `failed`, … */
+  readonly state: string;
+  readonly command: string[] | null;
+  readonly env: string[];
+  readonly labels: Record<string, string>;
+  readonly ide: boolean;
+  readonly resources: ResourceLimits;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly pid: number | null;
+  readonly ip: string | null;
+  readonly netns: string | null;
+  /** Log position of the last event applied to the row. */
+  readonly position: number;
+}
+
+export interface ContainerFilter {
+  /** Include containers in a final state (exited, failed, stopped), like `docker ps -a`. */
+  readonly all?: boolean;
+  /** Substring of the name. */
+  readonly name?: string;
+  readonly image?: string;
+  readonly node?: string;
+  readonly state?: string;
+  /** Each label must be present, with this value when one is given. */
+  readonly labels?: readonly { readonly key: string; readonly value?: string }[];
+}
+
+/** States `docker ps` without `-a` leaves out. */
+export const FINAL_STATES: readonly string[] = ['exited', 'failed', 'stopped'];
+
+/** The containers read model, kept by the `containers` projection. */
+export interface ContainersReadModel {
+  /** Applies everything appended so far, so a create just made is visible. */
+  catchUp(): Promise<void>;
+  /** Newest first. */
+  list(filter?: ContainerFilter): Promise<ContainerView[]>;
+  /**
+   * The containers `ref` may mean, by docker's rules: the one with this exact id, else the one
+   * with this exact name, else every container whose id starts with `ref`.
+   */
+  lookup(ref: string): Promise<ContainerView[]>;
+}
+
+/** One container by id, name or unique id prefix; 404 or 409 problem otherwise. */
+export async function resolveContainer(readModel: ContainersReadModel, ref: string): Promise<ContainerView> {
+  const found = await readModel.lookup(ref);
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) {
+    throw new GatewayError(
+      ErrorCode.ContainerNotFound,
+      `no such container: ${ref}; \`lxr ps -a\` (GET /v1/containers?all=true) lists the containers`,
+    );
+  }
+  throw new GatewayError(
+    ErrorCode.ContainerAmbiguous,
+    `the id prefix "${ref}" matches ${found.length} containers (${found.map((c) => c.name).join(', ')}); give more of the id`,
+  );
+}
