@@ -16,3 +16,4 @@ export * from './postgres/notifications.js';
 export * from './postgres/postgres-event-store.js';
 export type { LogCursor } from './postgres/read.js';
 export * from './postgres/settings.js';
+export * from './postgres/projection-runner.js';

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@lxr/events';
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type QueryResult } from 'kysely';
 import type pg from 'pg';
 import { UnknownPositionError } from '../errors.js';
 
@@ -83,8 +83,13 @@ export function toLoggedEvent(row: EventRow): LoggedEvent {
   };
 }
 
+/** Anything kysely that runs a compiled query: a `Kysely` of any database type, or a transaction. */
+export interface QueryRunner {
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
 /** Reads up to `limit` events after `cursor` in commit order, through kysely (a db or a transaction). */
-export async function readAfter<DB>(db: Kysely<DB>, cursor: LogCursor, limit?: number): Promise<LoggedEvent[]> {
+export async function readAfter(db: QueryRunner, cursor: LogCursor, limit?: number): Promise<LoggedEvent[]> {
   const { rows } = await db.executeQuery<EventRow>(
     CompiledQuery.raw(READ_AFTER_SQL, [cursor.transactionId, cursor.position, limit ?? null]),
   );
@@ -102,7 +107,7 @@ export async function readAfterWithClient(client: pg.ClientBase, cursor: LogCurs
 }
 
 /** The cursor at a public position: 0 is the start; a position with no event throws. */
-export async function cursorAt<DB>(db: Kysely<DB>, position: number): Promise<LogCursor> {
+export async function cursorAt(db: QueryRunner, position: number): Promise<LogCursor> {
   if (position === 0) return LOG_START;
   if (!Number.isSafeInteger(position) || position < 0) throw new UnknownPositionError(position);
   const { rows } = await db.executeQuery<{ transaction_id: string }>(
