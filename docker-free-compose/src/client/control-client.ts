@@ -1,0 +1,49 @@
+import http from 'node:http';
+import type { ComposeStatus } from '../status.js';
+
+/** Thrown when no supervisor listens on the socket (absent or refusing). */
+export class NotRunningError extends Error {
+  override readonly name = 'NotRunningError';
+}
+
+/** One request to the control endpoint; resolves with the parsed JSON body. */
+export function controlRequest<T>(
+  socketPath: string,
+  method: 'GET' | 'POST',
+  route: string,
+  timeoutMs = 5000,
+): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ socketPath, method, path: route, timeout: timeoutMs }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as T });
+        } catch (error) {
+          reject(new Error(`the supervisor answered ${method} ${route} with invalid JSON`, { cause: error }));
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`the supervisor did not answer ${method} ${route}`)));
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const gone = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET';
+      reject(gone ? new NotRunningError(`no supervisor on ${socketPath}`, { cause: error }) : error);
+    });
+    request.end();
+  });
+}
+
+/** `GET /status`, or null when no supervisor answers. */
+export async function fetchStatus(socketPath: string): Promise<ComposeStatus | null> {
+  try {
+    return (await controlRequest<ComposeStatus>(socketPath, 'GET', '/status')).body;
+  } catch (error) {
+    if (error instanceof NotRunningError) return null;
+    throw error;
+  }
+}
