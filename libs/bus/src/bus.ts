@@ -84,7 +84,11 @@ export interface EventBus {
    */
   request<T>(subject: string, payload: unknown, timeoutMs?: number): Promise<T>;
   /** Answers requests on `subject`; a thrown error becomes an error reply. */
-  reply(subject: string, handler: (payload: unknown) => Promise<unknown>, options?: ReplyOptions): Subscription;
+  reply(
+    subject: string,
+    handler: (payload: unknown) => Promise<unknown>,
+    options?: ReplyOptions,
+  ): Subscription;
   /** Drains every subscription and the connection. */
   close(): Promise<void>;
 }

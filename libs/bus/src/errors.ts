@@ -42,7 +42,8 @@ export const busErrorDescriptions: Readonly<Record<BusErrorCode, string>> = {
   BUS_INVALID_REQUEST: 'A request body was not JSON; the responder answered with this error.',
   BUS_INVALID_REPLY: 'A reply was not a JSON reply envelope. The responder is not an lxr bus responder.',
   BUS_REMOTE_ERROR: 'The responder threw; `remoteCode` and the message say what it reported.',
-  BUS_HANDLER_FAILED: 'A handler threw an error without a code of its own (used in dead letters and error replies).',
+  BUS_HANDLER_FAILED:
+    'A handler threw an error without a code of its own (used in dead letters and error replies).',
 };
 
 /**

@@ -14,7 +14,7 @@ export {
   DLQ_STREAM,
   DLQ_SUBJECT_PREFIX,
   dlqSubject,
-  EVENTS_DUPLICATE_WINDOW_MS,
   type EnsureStreamsOptions,
+  EVENTS_DUPLICATE_WINDOW_MS,
   ensureStreams,
 } from './nats/streams.js';

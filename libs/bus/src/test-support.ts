@@ -39,7 +39,11 @@ export function containerRequested(
 }
 
 /** Polls `predicate` every 20 ms until it holds, or fails with `message` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, message: string, timeoutMs = 10_000) {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  message: string,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
@@ -50,7 +54,9 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, messa
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A logger keeping what it was given, for assertions; set `LXR_TEST_LOG=1` to print too. */
-export function memoryLogger(): BusLogger & { readonly lines: { level: string; message: string; fields: object }[] } {
+export function memoryLogger(): BusLogger & {
+  readonly lines: { level: string; message: string; fields: object }[];
+} {
   const lines: { level: string; message: string; fields: object }[] = [];
   const log = (level: string) => (fields: object, message: string) => {
     lines.push({ level, message, fields });

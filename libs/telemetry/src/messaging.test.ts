@@ -13,11 +13,18 @@ import {
   ATTR_MESSAGING_SYSTEM,
 } from './attributes.js';
 import { withConsumerSpan, withProducerSpan, withReplySpan, withRequestSpan } from './messaging.js';
-import { currentTraceContext, extractTraceContext, injectTraceContext, traceCarrierOf } from './propagation.js';
+import {
+  currentTraceContext,
+  extractTraceContext,
+  injectTraceContext,
+  traceCarrierOf,
+} from './propagation.js';
 import { noopTracer } from './tracer.js';
 
 const exporter = new tracing.InMemorySpanExporter();
-const provider = new tracing.BasicTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
+const provider = new tracing.BasicTracerProvider({
+  spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],
+});
 const tracer = provider.getTracer('test');
 afterEach(() => exporter.reset());
 
@@ -91,7 +98,10 @@ describe('messaging spans', () => {
 
   it('a failing handler marks the span as an error with the error code', async () => {
     const failure = Object.assign(new Error('disk full'), { code: 'IMAGE_DISK_FULL' });
-    await assert.rejects(withConsumerSpan(event(), subject, async () => Promise.reject(failure), { tracer }), failure);
+    await assert.rejects(
+      withConsumerSpan(event(), subject, async () => Promise.reject(failure), { tracer }),
+      failure,
+    );
     const consumer = spanNamed(`process ${subject}`);
     assert.equal(consumer.status.code, SpanStatusCode.ERROR);
     assert.equal(consumer.attributes[ATTR_ERROR_TYPE], 'IMAGE_DISK_FULL');
@@ -99,7 +109,9 @@ describe('messaging spans', () => {
   });
 
   it('request and reply spans share one trace', async () => {
-    await withRequestSpan(subject, (carrier) => withReplySpan(subject, carrier, async () => {}, { tracer }), { tracer });
+    await withRequestSpan(subject, (carrier) => withReplySpan(subject, carrier, async () => {}, { tracer }), {
+      tracer,
+    });
     const request = spanNamed(`request ${subject}`);
     const reply = spanNamed(`process ${subject}`);
     assert.equal(request.kind, SpanKind.CLIENT);
@@ -119,7 +131,10 @@ describe('messaging spans', () => {
 
 describe('trace context propagation', () => {
   it('round-trips traceparent and tracestate through a plain carrier', () => {
-    const carrier = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'lxr=1' };
+    const carrier = {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      tracestate: 'lxr=1',
+    };
     const ctx = extractTraceContext(carrier);
     assert.deepEqual(injectTraceContext({}, ctx), carrier);
     assert.deepEqual(currentTraceContext(ctx), carrier);

@@ -79,7 +79,12 @@ export interface ConsumerSpanOptions extends MessagingSpanOptions {
   readonly deliveryCount?: number;
 }
 
-function eventAttributes(event: TracedEvent, subject: string, operation: MessagingOperationType, name: string) {
+function eventAttributes(
+  event: TracedEvent,
+  subject: string,
+  operation: MessagingOperationType,
+  name: string,
+) {
   const { metadata } = event;
   const attributes: Attributes = {
     [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_NATS,
@@ -93,7 +98,8 @@ function eventAttributes(event: TracedEvent, subject: string, operation: Messagi
   };
   if (metadata.causationId) attributes[ATTR_LXR_CAUSATION_ID] = metadata.causationId;
   if (metadata.stream !== undefined) attributes[ATTR_LXR_EVENT_STREAM] = metadata.stream;
-  if (metadata.streamVersion !== undefined) attributes[ATTR_LXR_EVENT_STREAM_VERSION] = metadata.streamVersion;
+  if (metadata.streamVersion !== undefined)
+    attributes[ATTR_LXR_EVENT_STREAM_VERSION] = metadata.streamVersion;
   if (metadata.position !== undefined) attributes[ATTR_LXR_EVENT_POSITION] = metadata.position;
   return attributes;
 }
@@ -117,7 +123,10 @@ export function errorType(error: unknown): string {
 export function recordSpanError(span: Span, error: unknown): void {
   if (error instanceof Error) span.recordException(error);
   span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
 }
 
 /**
@@ -162,9 +171,17 @@ export function withProducerSpan<T>(
 ): Promise<T> {
   const recorded = extractTraceContext(traceCarrierOf(event.metadata), context.active());
   const parent = hasSpanContext(recorded) ? recorded : context.active();
-  const attributes = commonAttributes(eventAttributes(event, subject, MessagingOperationType.Send, 'publish'), options);
-  return inSpan(options.tracer ?? noopTracer, `send ${subject}`, SpanKind.PRODUCER, attributes, parent, (span, ctx) =>
-    fn(injectTraceContext({}, ctx), span),
+  const attributes = commonAttributes(
+    eventAttributes(event, subject, MessagingOperationType.Send, 'publish'),
+    options,
+  );
+  return inSpan(
+    options.tracer ?? noopTracer,
+    `send ${subject}`,
+    SpanKind.PRODUCER,
+    attributes,
+    parent,
+    (span, ctx) => fn(injectTraceContext({}, ctx), span),
   );
 }
 
@@ -185,10 +202,16 @@ export function withConsumerSpan<T>(
     eventAttributes(event, subject, MessagingOperationType.Process, 'process'),
     options,
   );
-  if (options.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = options.consumerGroup;
+  if (options.consumerGroup !== undefined)
+    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = options.consumerGroup;
   if (options.deliveryCount !== undefined) attributes[ATTR_LXR_DELIVERY_COUNT] = options.deliveryCount;
-  return inSpan(options.tracer ?? noopTracer, `process ${subject}`, SpanKind.CONSUMER, attributes, parent, (span) =>
-    fn(span),
+  return inSpan(
+    options.tracer ?? noopTracer,
+    `process ${subject}`,
+    SpanKind.CONSUMER,
+    attributes,
+    parent,
+    (span) => fn(span),
   );
 }
 
@@ -239,7 +262,8 @@ export function withReplySpan<T>(
     },
     options,
   );
-  if (options.consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = options.consumerGroup;
+  if (options.consumerGroup !== undefined)
+    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = options.consumerGroup;
   return inSpan(
     options.tracer ?? noopTracer,
     `process ${subject}`,

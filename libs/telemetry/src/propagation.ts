@@ -35,7 +35,10 @@ const propagator = new W3CTraceContextPropagator();
  * @example
  * const headers = injectTraceContext({}); // { traceparent: '00-…-…-01' }
  */
-export function injectTraceContext(carrier: TraceCarrier = {}, ctx: Context = context.active()): TraceCarrier {
+export function injectTraceContext(
+  carrier: TraceCarrier = {},
+  ctx: Context = context.active(),
+): TraceCarrier {
   propagator.inject(ctx, carrier, defaultTextMapSetter);
   return carrier;
 }

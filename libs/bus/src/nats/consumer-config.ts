@@ -50,7 +50,10 @@ export function subscriptionSettings(options: SubscribeOptions): SubscriptionSet
     problems.push(`filterSubject "${settings.filterSubject}" must start with "${EVENT_SUBJECT_PREFIX}."`);
   }
   if (!isCount(settings.maxDeliver)) problems.push('maxDeliver must be an integer >= 1');
-  if (settings.backoffMs.length === 0 || !settings.backoffMs.every((ms) => Number.isSafeInteger(ms) && ms >= 0)) {
+  if (
+    settings.backoffMs.length === 0 ||
+    !settings.backoffMs.every((ms) => Number.isSafeInteger(ms) && ms >= 0)
+  ) {
     problems.push('backoffMs must be a non-empty list of integers >= 0');
   }
   if (!isCount(settings.concurrency)) problems.push('concurrency must be an integer >= 1');

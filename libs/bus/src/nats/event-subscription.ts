@@ -108,7 +108,9 @@ export class EventSubscription implements Subscription {
     while (this.inFlight.size < this.settings.concurrency && this.queue.length > 0) {
       const m = this.queue.shift()!;
       const done: Promise<void> = this.process(m)
-        .catch((error) => this.deps.logger.error({ err: error, durable: this.settings.durable }, 'delivery failed'))
+        .catch((error) =>
+          this.deps.logger.error({ err: error, durable: this.settings.durable }, 'delivery failed'),
+        )
         .finally(() => {
           this.inFlight.delete(done);
           this.pump();
@@ -212,7 +214,10 @@ export class EventSubscription implements Subscription {
       return;
     }
     m.term();
-    this.deps.logger.error({ ...fields, err: error, deliveryCount: context.deliveryCount }, 'event dead-lettered');
+    this.deps.logger.error(
+      { ...fields, err: error, deliveryCount: context.deliveryCount },
+      'event dead-lettered',
+    );
   }
 
   private watchStatus(messages: ConsumerMessages): void {
@@ -227,7 +232,10 @@ export class EventSubscription implements Subscription {
             this.recreate(true);
             break;
           default:
-            this.deps.logger.debug({ durable: this.settings.durable, status: status.type, data: status.data }, 'consumer status');
+            this.deps.logger.debug(
+              { durable: this.settings.durable, status: status.type, data: status.data },
+              'consumer status',
+            );
             break;
         }
       }
@@ -243,7 +251,9 @@ export class EventSubscription implements Subscription {
       if (streams) await this.deps.ensureStreams();
       await ensureConsumer(this.deps.jsm, this.settings);
     })()
-      .catch((error) => this.deps.logger.error({ err: error, durable }, 'could not re-create the durable consumer'))
+      .catch((error) =>
+        this.deps.logger.error({ err: error, durable }, 'could not re-create the durable consumer'),
+      )
       .finally(() => {
         this.recreating = undefined;
       });

@@ -5,7 +5,7 @@ import { createRecordingTracer } from '@lxr/telemetry';
 import { type NatsServer, startNats } from '@lxr/testkit';
 import type { JetStreamManager, StoredMsg } from 'nats';
 import type { DeliveryContext } from '../bus.js';
-import { BusError, BusErrorCode, RemoteError } from '../errors.js';
+import { type BusError, BusErrorCode, RemoteError } from '../errors.js';
 import { containerRequested, deferred, memoryLogger, sleep, waitFor } from '../test-support.js';
 import { DlqHeader } from './headers.js';
 import { connectBus, type NatsBus } from './nats-bus.js';
@@ -28,7 +28,11 @@ async function deadLetters(jsm: JetStreamManager, durable: string): Promise<Stor
 function recorder() {
   const seen: { event: LxrRecordedEvent; context: DeliveryContext }[] = [];
   const ids = () => seen.map((s) => s.event.metadata.eventId);
-  return { seen, ids, handler: async (event: LxrRecordedEvent, context: DeliveryContext) => void seen.push({ event, context }) };
+  return {
+    seen,
+    ids,
+    handler: async (event: LxrRecordedEvent, context: DeliveryContext) => void seen.push({ event, context }),
+  };
 }
 
 describe('NATS event bus', () => {
@@ -133,7 +137,9 @@ describe('NATS event bus', () => {
       assert.ok(gaps[1]! >= 380, `second retry after >= 400 ms (was ${gaps[1]})`);
       // Order across retries: the next event waited for the failing one to be dead-lettered.
       const letters = await deadLetters(jsm, durable);
-      const letter = letters.find((m) => (m.json() as RecordedEvent).metadata.eventId === failing.metadata.eventId);
+      const letter = letters.find(
+        (m) => (m.json() as RecordedEvent).metadata.eventId === failing.metadata.eventId,
+      );
       assert.ok(letter, 'a dead letter for the failing event');
       assert.deepEqual(letter.json(), failing);
       assert.equal(letter.header.get(DlqHeader.Reason), BusErrorCode.MaxDeliveriesExceeded);
@@ -159,7 +165,10 @@ describe('NATS event bus', () => {
     try {
       const js = bus.jetstream;
       await js.publish(subject, encoder.encode('this is not json'));
-      await js.publish(subject, encoder.encode(JSON.stringify({ ...containerRequested(), type: 'NoSuchEvent' })));
+      await js.publish(
+        subject,
+        encoder.encode(JSON.stringify({ ...containerRequested(), type: 'NoSuchEvent' })),
+      );
       const bad = containerRequested({}, { image: '' });
       await js.publish(subject, encoder.encode(JSON.stringify(bad)));
       await bus.publish(valid);
@@ -195,10 +204,19 @@ describe('NATS event bus', () => {
       await traced.publish(event);
       await done.promise;
       await waitFor(
-        () => recording.spans().some((s) => s.attributes['messaging.message.id'] === event.metadata.eventId && s.name.startsWith('process')),
+        () =>
+          recording
+            .spans()
+            .some(
+              (s) =>
+                s.attributes['messaging.message.id'] === event.metadata.eventId &&
+                s.name.startsWith('process'),
+            ),
         'the consumer span',
       );
-      const spans = recording.spans().filter((s) => s.attributes['messaging.message.id'] === event.metadata.eventId);
+      const spans = recording
+        .spans()
+        .filter((s) => s.attributes['messaging.message.id'] === event.metadata.eventId);
       const producer = spans.find((s) => s.name.startsWith('send'))!;
       const consumer = spans.find((s) => s.name.startsWith('process'))!;
       assert.equal(consumer.traceId, producer.traceId);
@@ -226,10 +244,19 @@ describe('NATS event bus', () => {
         assert.equal(e.message, 'node "x" is not known');
         return true;
       });
-      await assert.rejects(bus.request('lxr.query.nobody', {}), (e: BusError) => e.code === BusErrorCode.NoResponders);
-      await assert.rejects(bus.request('lxr.query.slow', {}, 200), (e: BusError) => e.code === BusErrorCode.RequestTimeout);
+      await assert.rejects(
+        bus.request('lxr.query.nobody', {}),
+        (e: BusError) => e.code === BusErrorCode.NoResponders,
+      );
+      await assert.rejects(
+        bus.request('lxr.query.slow', {}, 200),
+        (e: BusError) => e.code === BusErrorCode.RequestTimeout,
+      );
       const raw = await bus.connection.request('lxr.query.echo', encoder.encode('{oops'));
-      assert.deepEqual(raw.json(), { ok: false, error: { code: BusErrorCode.InvalidRequest, message: 'the request on lxr.query.echo is not JSON' } });
+      assert.deepEqual(raw.json(), {
+        ok: false,
+        error: { code: BusErrorCode.InvalidRequest, message: 'the request on lxr.query.echo is not JSON' },
+      });
     } finally {
       await Promise.all([echo.drain(), failing.drain(), slow.drain()]);
     }
@@ -263,7 +290,10 @@ describe('NATS event bus', () => {
     release.resolve();
     await draining;
     assert.equal(finished, true);
-    await waitFor(async () => (await jsm.consumers.info(EVENTS_STREAM, durable)).num_ack_pending === 0, 'the ack');
+    await waitFor(
+      async () => (await jsm.consumers.info(EVENTS_STREAM, durable)).num_ack_pending === 0,
+      'the ack',
+    );
   });
 
   it('rejects bad subscription options with every problem named', async () => {
@@ -277,8 +307,29 @@ describe('NATS event bus', () => {
     );
   });
 
+  it('updates the retry settings of an existing durable in place', async () => {
+    let sub = await bus.subscribe({ durable: 'reconfigure', handler: async () => {} });
+    await sub.drain();
+    sub = await bus.subscribe({
+      durable: 'reconfigure',
+      maxDeliver: 7,
+      concurrency: 3,
+      ackWaitMs: 60_000,
+      handler: async () => {},
+    });
+    await sub.drain();
+    const { config } = await jsm.consumers.info(EVENTS_STREAM, 'reconfigure');
+    assert.equal(config.max_deliver, 8);
+    assert.equal(config.max_ack_pending, 3);
+    assert.equal(config.ack_wait, 60_000 * 1_000_000);
+  });
+
   it('refuses a durable whose filter subject changed', async () => {
-    const sub = await bus.subscribe({ durable: 'refilter', filterSubject: 'lxr.events.container.>', handler: async () => {} });
+    const sub = await bus.subscribe({
+      durable: 'refilter',
+      filterSubject: 'lxr.events.container.>',
+      handler: async () => {},
+    });
     await sub.drain();
     await assert.rejects(
       bus.subscribe({ durable: 'refilter', filterSubject: 'lxr.events.image.>', handler: async () => {} }),
@@ -308,7 +359,10 @@ describe('NATS event bus across a nats-server restart', () => {
     // An ack still on the wire when the server stops is lost, and the event comes back after the
     // ack wait; that is at-least-once, but not what this test is about.
     const jsm = await bus.connection.jetstreamManager();
-    await waitFor(async () => (await jsm.consumers.info(EVENTS_STREAM, 'restart')).num_ack_pending === 0, 'the ack');
+    await waitFor(
+      async () => (await jsm.consumers.info(EVENTS_STREAM, 'restart')).num_ack_pending === 0,
+      'the ack',
+    );
 
     await server.stop();
     await waitFor(() => !bus!.isConnected(), 'the disconnect');
@@ -318,11 +372,19 @@ describe('NATS event bus across a nats-server restart', () => {
     const second = containerRequested();
     // JetStream may need a moment after the port opens; the outbox relay retries the same way.
     await waitFor(
-      () => bus!.publish(second).then(() => true, () => false),
+      () =>
+        bus!.publish(second).then(
+          () => true,
+          () => false,
+        ),
       'a publish to succeed after the restart',
       15_000,
     );
-    await waitFor(() => h.ids().includes(second.metadata.eventId), 'the event published after the restart', 20_000);
+    await waitFor(
+      () => h.ids().includes(second.metadata.eventId),
+      'the event published after the restart',
+      20_000,
+    );
     assert.deepEqual(h.ids(), [first.metadata.eventId, second.metadata.eventId]);
     assert.ok(logger.lines.some((l) => l.message.startsWith('disconnected')));
     assert.ok(logger.lines.some((l) => l.message.startsWith('reconnected')));

@@ -196,13 +196,23 @@ class NatsEventBus implements NatsBus {
 
   request<T>(subject: string, payload: unknown, timeoutMs?: number): Promise<T> {
     this.assertOpen();
-    return request<T>(this.connection, subject, payload, timeoutMs ?? this.options.requestTimeoutMs ?? 5_000, {
-      tracer: this.tracer,
-      clientId: this.options.name,
-    });
+    return request<T>(
+      this.connection,
+      subject,
+      payload,
+      timeoutMs ?? this.options.requestTimeoutMs ?? 5_000,
+      {
+        tracer: this.tracer,
+        clientId: this.options.name,
+      },
+    );
   }
 
-  reply(subject: string, handler: (payload: unknown) => Promise<unknown>, options: ReplyOptions = {}): Subscription {
+  reply(
+    subject: string,
+    handler: (payload: unknown) => Promise<unknown>,
+    options: ReplyOptions = {},
+  ): Subscription {
     this.assertOpen();
     const responder: Responder = new Responder(this.connection, subject, handler, {
       queue: options.queue ?? 'lxr',

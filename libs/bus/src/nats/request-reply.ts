@@ -1,5 +1,5 @@
 import { type Tracer, withReplySpan, withRequestSpan } from '@lxr/telemetry';
-import { ErrorCode, type Msg, NatsError, type NatsConnection, type Subscription as NatsSub } from 'nats';
+import { ErrorCode, type Msg, type NatsConnection, NatsError, type Subscription as NatsSub } from 'nats';
 import type { Subscription } from '../bus.js';
 import { BusError, BusErrorCode, codeOf, messageOf, RemoteError } from '../errors.js';
 import type { BusLogger } from '../logger.js';
@@ -37,10 +37,15 @@ export function request<T>(
     async (carrier) => {
       let reply: Msg;
       try {
-        reply = await nc.request(subject, encode(payload), { timeout: timeoutMs, headers: headersFromCarrier(carrier) });
+        reply = await nc.request(subject, encode(payload), {
+          timeout: timeoutMs,
+          headers: headersFromCarrier(carrier),
+        });
       } catch (error) {
         if (error instanceof NatsError && error.code === ErrorCode.NoResponders) {
-          throw new BusError(BusErrorCode.NoResponders, `nothing answers requests on ${subject}`, { cause: error });
+          throw new BusError(BusErrorCode.NoResponders, `nothing answers requests on ${subject}`, {
+            cause: error,
+          });
         }
         if (error instanceof NatsError && error.code === ErrorCode.Timeout) {
           throw new BusError(BusErrorCode.RequestTimeout, `no reply on ${subject} within ${timeoutMs} ms`, {
@@ -55,7 +60,9 @@ export function request<T>(
       try {
         body = JSON.parse(decoder.decode(reply.data));
       } catch (error) {
-        throw new BusError(BusErrorCode.InvalidReply, `the reply on ${subject} is not JSON`, { cause: error });
+        throw new BusError(BusErrorCode.InvalidReply, `the reply on ${subject} is not JSON`, {
+          cause: error,
+        });
       }
       if (!isEnvelope(body)) {
         throw new BusError(BusErrorCode.InvalidReply, `the reply on ${subject} is not an lxr reply envelope`);
@@ -117,7 +124,10 @@ export class Responder implements Subscription {
         try {
           payload = msg.data.length === 0 ? null : JSON.parse(decoder.decode(msg.data));
         } catch {
-          return { ok: false, error: { code: BusErrorCode.InvalidRequest, message: `the request on ${subject} is not JSON` } };
+          return {
+            ok: false,
+            error: { code: BusErrorCode.InvalidRequest, message: `the request on ${subject} is not JSON` },
+          };
         }
         try {
           return { ok: true, result: await this.handler(payload) };
@@ -133,7 +143,10 @@ export class Responder implements Subscription {
     try {
       body = encode(envelope);
     } catch (error) {
-      body = encode({ ok: false, error: { code: BusErrorCode.HandlerFailed, message: `unserializable result: ${messageOf(error)}` } });
+      body = encode({
+        ok: false,
+        error: { code: BusErrorCode.HandlerFailed, message: `unserializable result: ${messageOf(error)}` },
+      });
     }
     try {
       msg.respond(body);

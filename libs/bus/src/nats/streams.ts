@@ -72,7 +72,10 @@ export function isNotFound(error: unknown): boolean {
  * Creates `LXR_EVENTS` and `LXR_DLQ`, or updates their mutable settings (subjects, duplicate
  * window, max age) when they exist. Idempotent; every service may call it at start.
  */
-export async function ensureStreams(jsm: JetStreamManager, options: EnsureStreamsOptions = {}): Promise<void> {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  options: EnsureStreamsOptions = {},
+): Promise<void> {
   for (const config of streamConfigs(options)) {
     try {
       let existing: StreamConfig | undefined;
