@@ -1,0 +1,256 @@
+import type { RecordedEvent } from '@lxr/events';
+import { ApiError, ApiUnreachableError, ClientError, ClientErrorCode } from './errors.js';
+import { parseEventStream, textChunks } from './sse.js';
+import type {
+  Container,
+  ContainerDetails,
+  ContainerListOptions,
+  CreateContainerRequest,
+  CreatedContainer,
+  Health,
+  NodeInfo,
+  Problem,
+  RemovedContainer,
+} from './types.js';
+
+export interface ClientOptions {
+  /** Base URL of the API, e.g. `http://127.0.0.1:7420` (see {@link defaultApiUrl}). */
+  readonly url: string;
+  /** The bearer token (see {@link readToken}); only the health probes work without it. */
+  readonly token?: string;
+  /** Per-request timeout for everything but the event stream; default 30 s. */
+  readonly timeoutMs?: number;
+  /** A fetch implementation; the global one by default. */
+  readonly fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface EventStreamOptions {
+  /** Start after this log position; 0 = from the beginning. Default: from the beginning. */
+  readonly after?: number;
+  /** Only events about this container (id, name or id prefix). */
+  readonly container?: string;
+  /** Only events of these types. */
+  readonly types?: readonly string[];
+  /** Keep following the log (default), or end once everything so far is read. */
+  readonly follow?: boolean;
+  /** Ends the iteration (without an error). */
+  readonly signal?: AbortSignal;
+  /** Wait before reconnecting, until the server says otherwise with `retry:`; default 1 s. */
+  readonly reconnectDelayMs?: number;
+}
+
+/** The lxr API, one method per route. Every failure is a {@link ClientError}: {@link ApiError} for HTTP errors. */
+export interface LxrClient {
+  readonly url: string;
+  readonly containers: {
+    /** `POST /v1/containers`; pass an `idempotencyKey` to make retries safe. */
+    create(
+      request: CreateContainerRequest,
+      options?: RequestOptions & { readonly idempotencyKey?: string },
+    ): Promise<CreatedContainer>;
+    /** `GET /v1/containers`, newest first. */
+    list(options?: ContainerListOptions & RequestOptions): Promise<Container[]>;
+    /** `GET /v1/containers/{ref}`: by id, name or unique id prefix, with its events. */
+    get(ref: string, options?: RequestOptions): Promise<ContainerDetails>;
+    /** `DELETE /v1/containers/{ref}`. */
+    remove(ref: string, options?: RequestOptions): Promise<RemovedContainer>;
+  };
+  readonly events: {
+    /**
+     * `GET /v1/events` as an async iterator of recorded events. Reconnects with `Last-Event-ID`
+     * when the connection drops, so no event is lost or repeated; HTTP errors are thrown.
+     *
+     * @example
+     * for await (const event of client.events.stream({ container: 'web', signal })) console.log(event.type);
+     */
+    stream(options?: EventStreamOptions): AsyncGenerator<RecordedEvent>;
+  };
+  readonly nodes: {
+    /** `GET /v1/nodes`. */
+    list(options?: RequestOptions): Promise<NodeInfo[]>;
+  };
+  /** `GET /readyz`: resolves with the checks whether or not the API is ready. */
+  health(options?: RequestOptions): Promise<Health & { readonly ready: boolean }>;
+}
+
+/**
+ * A typed client for the lxr HTTP API, on the global `fetch`.
+ *
+ * @example
+ * const client = createClient({ url: defaultApiUrl(), token: await readToken() });
+ * const { id } = await client.containers.create({ name: 'goCon', image: 'golang' });
+ */
+export function createClient(options: ClientOptions): LxrClient {
+  const base = options.url.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const auth: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+
+  async function send(
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal | undefined; stream?: boolean } = {},
+  ): Promise<Response> {
+    const signals = [init.signal, init.stream ? undefined : AbortSignal.timeout(timeoutMs)].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    let response: Response;
+    try {
+      response = await doFetch(base + path, {
+        method,
+        headers: {
+          accept: init.stream ? 'text/event-stream' : 'application/json',
+          ...auth,
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...init.headers,
+        },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+        ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+      });
+    } catch (error) {
+      if (init.signal?.aborted) throw error;
+      if ((error as Error).name === 'TimeoutError') {
+        throw new ClientError(ClientErrorCode.Unreachable, `the lxr API at ${base} did not answer ${method} ${path} within ${timeoutMs} ms`, { cause: error });
+      }
+      throw new ApiUnreachableError(base, { cause: error });
+    }
+    if (!response.ok) throw await apiError(response, method, path);
+    return response;
+  }
+
+  async function json<T>(method: string, path: string, init?: Parameters<typeof send>[2]): Promise<T> {
+    const response = await send(method, path, init);
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw new ClientError(ClientErrorCode.BadResponse, `${method} ${path} answered a body that is not JSON`, { cause: error });
+    }
+  }
+
+  async function* stream(opts: EventStreamOptions = {}): AsyncGenerator<RecordedEvent> {
+    let lastId = opts.after === undefined ? undefined : String(opts.after);
+    let delay = opts.reconnectDelayMs ?? 1_000;
+    const { signal } = opts;
+    while (!signal?.aborted) {
+      const query = new URLSearchParams();
+      if (lastId !== undefined) query.set('after', lastId);
+      if (opts.container !== undefined) query.set('container', opts.container);
+      if (opts.types && opts.types.length > 0) query.set('type', opts.types.join(','));
+      if (opts.follow === false) query.set('follow', 'false');
+      let response: Response;
+      try {
+        response = await send('GET', `/v1/events${query.size > 0 ? `?${query}` : ''}`, {
+          stream: true,
+          signal,
+          headers: lastId === undefined ? {} : { 'last-event-id': lastId },
+        });
+      } catch (error) {
+        if (signal?.aborted) return;
+        // Reconnect to a server that went away or is restarting; give up on anything else.
+        const transient =
+          error instanceof ApiUnreachableError || (error instanceof ApiError && [502, 503, 504].includes(error.status));
+        if (!transient || opts.follow === false) throw error;
+        await sleep(delay, signal);
+        continue;
+      }
+      try {
+        for await (const message of parseEventStream(textChunks(response.body!))) {
+          if (message.retry !== undefined) delay = message.retry;
+          if (message.id !== undefined) lastId = message.id;
+          if (message.data === undefined) continue;
+          let event: RecordedEvent;
+          try {
+            event = JSON.parse(message.data) as RecordedEvent;
+          } catch (error) {
+            throw new ClientError(ClientErrorCode.BadResponse, `event ${message.id ?? '?'} is not JSON`, { cause: error });
+          }
+          yield event;
+        }
+      } catch (error) {
+        if (signal?.aborted) return;
+        if (error instanceof ClientError) throw error;
+        // The connection broke mid-stream: resume from the last id.
+      }
+      if (opts.follow === false) return;
+      await sleep(delay, signal);
+    }
+  }
+
+  return {
+    url: base,
+    containers: {
+      async create(request, { idempotencyKey, signal } = {}) {
+        const response = await send('POST', '/v1/containers', {
+          body: request,
+          signal,
+          headers: idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey },
+        });
+        const container = (await response.json()) as Container;
+        return { ...container, replayed: response.status === 200 };
+      },
+      list({ signal, labels, ...filter } = {}) {
+        const query = new URLSearchParams();
+        for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+        for (const label of labels ?? []) query.append('label', label);
+        return json('GET', `/v1/containers${query.size > 0 ? `?${query}` : ''}`, { signal });
+      },
+      get: (ref, { signal } = {}) => json('GET', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
+      remove: (ref, { signal } = {}) => json('DELETE', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
+    },
+    events: { stream },
+    nodes: { list: ({ signal } = {}) => json('GET', '/v1/nodes', { signal }) },
+    async health({ signal } = {}) {
+      try {
+        const health = await json<Health>('GET', '/readyz', { signal });
+        return { ...health, ready: true };
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 503) {
+          return { ...((error.cause as Health | undefined) ?? { status: 'not ready' }), ready: false };
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+/** Reads an error response as problem+json, or makes a problem up from the status. */
+async function apiError(response: Response, method: string, path: string): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const p = body as Partial<Problem> | undefined;
+  if (p && typeof p.detail === 'string' && typeof p.code === 'string') {
+    return new ApiError({ ...p, status: response.status } as Problem);
+  }
+  // Not a problem (e.g. /readyz's 503 with its checks): keep the body as the cause.
+  return new ApiError(
+    {
+      type: 'about:blank',
+      title: response.statusText || `HTTP ${response.status}`,
+      status: response.status,
+      detail: `${method} ${path} failed with HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      code: `HTTP_${response.status}`,
+    },
+    { cause: body },
+  );
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,108 @@
+import type { RecordedEvent } from '@lxr/events';
+
+/** Resource limits, as `docker create --memory/--cpus/--pids-limit`. */
+export interface ResourceLimits {
+  /** Bytes; at least 6 MiB. */
+  readonly memoryBytes?: number;
+  readonly cpus?: number;
+  readonly pidsLimit?: number;
+}
+
+/** The body of `POST /v1/containers`. */
+export interface CreateContainerRequest {
+  /** Unique name (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`); a docker-style one is generated when absent. */
+  readonly name?: string;
+  /** Image reference, docker grammar: `golang` = `docker.io/library/golang:latest`. */
+  readonly image: string;
+  /** Overrides the image's entrypoint and cmd. */
+  readonly command?: readonly string[];
+  /** `K=V` strings. */
+  readonly env?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Launch code-server in the container; default true. */
+  readonly ide?: boolean;
+  readonly resources?: ResourceLimits;
+  /** Node agent to run it on; any live one when absent. */
+  readonly node?: string;
+}
+
+/** A container as `GET /v1/containers` lists it. */
+export interface Container {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly node: string;
+  /** `requested`, then whatever later services report (`running`, `exited`, …). */
+  readonly state: string;
+  readonly command: string[] | null;
+  readonly env: string[];
+  readonly labels: Record<string, string>;
+  readonly ide: boolean;
+  readonly resources: ResourceLimits;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly pid: number | null;
+  readonly ip: string | null;
+  readonly netns: string | null;
+  /** Log position of the last event that changed it. */
+  readonly position: number;
+}
+
+/** `POST /v1/containers`' answer: the container, and whether an earlier request had created it. */
+export type CreatedContainer = Container & {
+  /** True when the Idempotency-Key had been used before with the same request (HTTP 200). */
+  readonly replayed: boolean;
+};
+
+/** A container with its event history, as `GET /v1/containers/{ref}` answers (`docker inspect`). */
+export type ContainerDetails = Container & { readonly events: RecordedEvent[] };
+
+export interface RemovedContainer {
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface ContainerListOptions {
+  /** Include exited and failed containers (`docker ps -a`). */
+  readonly all?: boolean;
+  /** Substring of the name. */
+  readonly name?: string;
+  readonly image?: string;
+  readonly node?: string;
+  readonly state?: string;
+  /** `key` or `key=value`; all must match. */
+  readonly labels?: readonly string[];
+}
+
+export interface NodeInfo {
+  readonly name: string;
+  /** True while the node's executor heartbeats. */
+  readonly alive: boolean;
+  readonly lastSeen: string | null;
+  readonly services: { readonly name: string; readonly alive: boolean; readonly lastSeen: string | null }[];
+}
+
+export interface Health {
+  readonly status: string;
+  readonly checks?: Record<string, { readonly ok: boolean; readonly error?: string }>;
+}
+
+/** RFC 9457 problem details, as the API sends them with `application/problem+json`. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly instance?: string;
+  /** Stable error code, e.g. `CONTAINER_NAME_TAKEN`. */
+  readonly code: string;
+  readonly requestId?: string;
+  /** The fields at fault. */
+  readonly errors?: readonly {
+    readonly pointer: string;
+    readonly field: string;
+    readonly in?: string;
+    readonly message: string;
+  }[];
+}
