@@ -17,3 +17,4 @@ export * from './postgres/postgres-event-store.js';
 export type { LogCursor } from './postgres/read.js';
 export * from './postgres/settings.js';
 export * from './postgres/projection-runner.js';
+export * from './postgres/outbox-relay.js';

@@ -1,0 +1,238 @@
+import type { RecordedEvent } from '@lxr/events';
+import type pg from 'pg';
+import { EventStoreClosedError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { createSignal } from '../signal.js';
+import { connectDedicated, type DedicatedConnection, type PostgresConnection } from './connection.js';
+import { EVENTS_CHANNEL } from './database.js';
+import { type LoggedEvent, LOG_START, type LogCursor, readAfterWithClient } from './read.js';
+
+/** First key of the relay's leader lock (second key: hash of the relay's name). */
+const RELAY_LOCK_NAMESPACE = 0x6c787202;
+
+export type OutboxRelayOptions = PostgresConnection & {
+  /**
+   * Publishes one event and resolves once the broker has it (JetStream's ack). Must be idempotent
+   * by `event.metadata.eventId`: after a crash the relay publishes again from its last checkpoint,
+   * so use it as JetStream's `msgID` (`Nats-Msg-Id`) and JetStream drops the repeats.
+   */
+  readonly publish: (event: RecordedEvent) => Promise<void>;
+  /** Checkpoint and leader lock name, for several independent relays; default `'default'`. */
+  readonly name?: string;
+  /** Events read (and published) per checkpoint; default 500. */
+  readonly batchSize?: number;
+  /** Poll interval, the fallback when a notification is lost; default 1 s. */
+  readonly pollIntervalMs?: number;
+  /** How often a standby tries to become leader; default 1 s. */
+  readonly leaderRetryMs?: number;
+  /** First delay after losing PostgreSQL or failing to publish; doubles up to 5 s. Default 100 ms. */
+  readonly retryDelayMs?: number;
+  readonly logger?: Logger;
+};
+
+/**
+ * Publishes the log to the broker: the events table is the outbox.
+ *
+ * - **Leader only.** Every relay holds a dedicated connection and tries a session-level
+ *   `pg_try_advisory_lock`; the one that gets it is the leader, the others retry every
+ *   `leaderRetryMs`. When the leader's process dies its session ends, PostgreSQL releases the lock
+ *   and a standby takes over. The leader reads, LISTENs and checkpoints on that same connection, so a
+ *   relay that lost its session cannot move the checkpoint any more.
+ * - **In log order, at least once, deduplicated.** It reads after its checkpoint in commit order
+ *   (the same safe read as `readAll`), awaits `publish` for each event in turn, then stores the cursor
+ *   of the last published event. A crash between the two republishes that batch; the broker drops
+ *   the repeats by event id.
+ * - **Woken** by LISTEN `lxr_events`, polling every `pollIntervalMs` as a fallback; on start, and
+ *   after reconnecting, it catches up from the checkpoint.
+ * - **Self-healing.** A lost connection (PostgreSQL restarting) or a failed publish is logged and
+ *   retried with backoff; `start` never fails for them.
+ *
+ * @example
+ * const relay = createOutboxRelay({
+ *   connectionString,
+ *   publish: (e) => js.publish(subjectOf(e), encode(e), { msgID: e.metadata.eventId }).then(() => {}),
+ *   logger,
+ * });
+ * await relay.start(); // … await relay.stop() on shutdown
+ */
+export interface OutboxRelay {
+  /** Starts contending for leadership and relaying; resolves at once. */
+  start(): Promise<void>;
+  /** Finishes the in-flight batch (publishes and checkpoints it), gives up leadership, resolves. */
+  stop(): Promise<void>;
+  /** True while this relay holds the leader lock. */
+  readonly isLeader: boolean;
+  /** Events this relay has published (and had acknowledged) since it was created. */
+  readonly published: number;
+}
+
+/** Creates an {@link OutboxRelay}; nothing connects before `start`. */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const logger = options.logger ?? silentLogger;
+  const name = options.name ?? 'default';
+  const batchSize = options.batchSize ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const leaderRetryMs = options.leaderRetryMs ?? 1_000;
+  const minRetryDelay = options.retryDelayMs ?? 100;
+  const maxRetryDelay = 5_000;
+  const { publish } = options;
+
+  const wake = createSignal();
+  let stopping = false;
+  let stopped = false;
+  let wakeStopped: () => void = () => {};
+  const stoppedPromise = new Promise<void>((resolve) => (wakeStopped = resolve));
+  let loop: Promise<void> | undefined;
+  let leader = false;
+  let published = 0;
+
+  /** Sleeps, but not past `stop()`. */
+  const pause = (ms: number) =>
+    Promise.race([new Promise<void>((r) => setTimeout(r, ms).unref()), stoppedPromise]);
+
+  async function loadCheckpoint(client: pg.ClientBase): Promise<LogCursor> {
+    await client.query(
+      'insert into lxr_events.outbox_checkpoints (name) values ($1) on conflict (name) do nothing',
+      [name],
+    );
+    const { rows } = await client.query<{ transaction_id: string; position: string }>(
+      'select transaction_id::text as transaction_id, position::text as position from lxr_events.outbox_checkpoints where name = $1',
+      [name],
+    );
+    const row = rows[0];
+    return row ? { transactionId: row.transaction_id, position: Number(row.position) } : LOG_START;
+  }
+
+  async function saveCheckpoint(client: pg.ClientBase, cursor: LogCursor): Promise<void> {
+    await client.query({
+      name: 'lxr_events_outbox_checkpoint',
+      text: `update lxr_events.outbox_checkpoints set transaction_id = $2::xid8, position = $3, updated_at = now()
+             where name = $1`,
+      values: [name, cursor.transactionId, cursor.position],
+    });
+  }
+
+  /**
+   * Publishes a batch in order, stopping at the first failure, and checkpoints what was published.
+   * Returns the new cursor and the publish failure, if any.
+   */
+  async function relayBatch(
+    client: pg.ClientBase,
+    batch: readonly LoggedEvent[],
+    from: LogCursor,
+  ): Promise<{ cursor: LogCursor; failure?: unknown }> {
+    let cursor = from;
+    for (const { event, cursor: next } of batch) {
+      try {
+        await publish(event);
+      } catch (failure) {
+        if (cursor !== from) await saveCheckpoint(client, cursor);
+        return { cursor, failure };
+      }
+      cursor = next;
+      published++;
+    }
+    await saveCheckpoint(client, cursor);
+    return { cursor };
+  }
+
+  /** Holds leadership on one connection until stopped or the connection fails (throws). */
+  async function lead(conn: DedicatedConnection, broken: () => Error | undefined): Promise<void> {
+    const { client } = conn;
+    const check = () => {
+      const error = broken();
+      if (error) throw error;
+    };
+    for (;;) {
+      if (stopping) return;
+      const { rows } = await client.query<{ locked: boolean }>(
+        'select pg_try_advisory_lock($1, hashtext($2)) as locked',
+        [RELAY_LOCK_NAMESPACE, name],
+      );
+      if (rows[0]?.locked) break;
+      await pause(leaderRetryMs);
+      check();
+    }
+    leader = true;
+    await client.query(`listen ${EVENTS_CHANNEL}`);
+    let cursor = await loadCheckpoint(client);
+    logger.info({ relay: name, position: cursor.position }, 'outbox relay is the leader; relaying from its checkpoint');
+    let publishDelay = minRetryDelay;
+    while (!stopping) {
+      check();
+      wake.clear();
+      const batch = await readAfterWithClient(client, cursor, batchSize);
+      if (batch.length === 0) {
+        await wake.wait(pollIntervalMs);
+        continue;
+      }
+      const result = await relayBatch(client, batch, cursor);
+      cursor = result.cursor;
+      if (result.failure === undefined) {
+        publishDelay = minRetryDelay;
+        continue;
+      }
+      logger.warn(
+        { err: result.failure, relay: name, position: cursor.position, retryInMs: publishDelay },
+        'outbox relay could not publish; retrying from the last published event',
+      );
+      await pause(publishDelay);
+      publishDelay = Math.min(publishDelay * 2, maxRetryDelay);
+    }
+  }
+
+  async function run(): Promise<void> {
+    let delay = minRetryDelay;
+    while (!stopping) {
+      let conn: DedicatedConnection | undefined;
+      let broken: Error | undefined;
+      try {
+        conn = await connectDedicated(options);
+        const fail = (error: Error) => {
+          broken ??= error;
+          wake.notify();
+        };
+        conn.client.on('error', fail);
+        conn.client.on('end', () => fail(new Error('PostgreSQL connection ended')));
+        conn.client.on('notification', (message) => {
+          if (message.channel === EVENTS_CHANNEL) wake.notify();
+        });
+        delay = minRetryDelay;
+        await lead(conn, () => broken);
+      } catch (error) {
+        if (!stopping) {
+          logger.warn({ err: error, relay: name, retryInMs: delay }, 'outbox relay lost PostgreSQL; reconnecting');
+        }
+      } finally {
+        if (leader) logger.info({ relay: name }, 'outbox relay gave up leadership');
+        leader = false;
+        // Ending the session releases the advisory lock.
+        await conn?.release(broken ?? (stopping ? undefined : new Error('relay session reset')));
+      }
+      if (!stopping) {
+        await pause(delay);
+        delay = Math.min(delay * 2, maxRetryDelay);
+      }
+    }
+  }
+
+  return {
+    get isLeader() {
+      return leader;
+    },
+    get published() {
+      return published;
+    },
+    async start() {
+      if (stopped) throw new EventStoreClosedError(`outbox relay "${name}"`);
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      stopped = true;
+      wakeStopped();
+      wake.notify();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * A wake-up flag for a loop that waits: `notify` wakes the current `wait`, or the next one when
+ * nobody waits, so a notification between a read and the wait after it is never lost.
+ */
+export interface Signal {
+  notify(): void;
+  /** Forgets a pending notification: call it just before reading what notifications announce. */
+  clear(): void;
+  /** Resolves on the next notification or after `timeoutMs`, whichever comes first. */
+  wait(timeoutMs: number): Promise<void>;
+}
+
+export function createSignal(): Signal {
+  let pending = false;
+  let wakeWaiter: (() => void) | undefined;
+  return {
+    notify() {
+      if (wakeWaiter) wakeWaiter();
+      else pending = true;
+    },
+    clear() {
+      pending = false;
+    },
+    wait(timeoutMs) {
+      if (pending) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          wakeWaiter = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        wakeWaiter = done;
+      });
+    },
+  };
+}
