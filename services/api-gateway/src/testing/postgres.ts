@@ -1,0 +1,52 @@
+import {
+  createPostgresEventStore,
+  createProjectionRunner,
+  type PostgresEventStore,
+  type ProjectionRunner,
+} from '@lxr/event-store';
+import type { PostgresServer } from '@lxr/testkit';
+import { type Kysely, sql } from 'kysely';
+import type { ContainersReadModel } from '../read-model/containers.read-model.js';
+import type { GatewayDatabase, GatewayTables } from '../read-model/containers.table.js';
+import { migrateGateway } from '../read-model/migrator.js';
+import { containersProjection, createPostgresContainersReadModel } from '../read-model/postgres-containers.read-model.js';
+
+let databases = 0;
+
+export interface GatewayDatabaseFixture {
+  readonly url: string;
+  readonly store: PostgresEventStore;
+  readonly db: Kysely<GatewayDatabase>;
+  readonly runner: ProjectionRunner;
+  readonly readModel: ContainersReadModel;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A fresh database on `server` with the event store's and the gateway's schemas migrated, the
+ * containers projection runner (not started: `catchUp` drives it) and the read model over it.
+ */
+export async function gatewayDatabase(server: PostgresServer): Promise<GatewayDatabaseFixture> {
+  const name = `gw_${process.pid}_${++databases}`;
+  const admin = createPostgresEventStore({ connectionString: server.url, maxConnections: 1 });
+  // Through kysely, not the pool: the store's close() ends the pool only once kysely has used it.
+  await sql.raw(`create database ${name}`).execute(admin.db);
+  await admin.close();
+  const url = server.url.replace(/\/[^/]*$/, `/${name}`);
+  const store = createPostgresEventStore({ connectionString: url });
+  await store.migrate();
+  const db = store.db.withTables<GatewayTables>();
+  await migrateGateway(db);
+  const runner = createProjectionRunner({ db, projections: [containersProjection], notifications: store.notifications });
+  return {
+    url,
+    store,
+    db,
+    runner,
+    readModel: createPostgresContainersReadModel(db, runner),
+    async dispose() {
+      await runner.stop();
+      await store.close();
+    },
+  };
+}
