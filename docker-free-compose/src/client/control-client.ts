@@ -31,7 +31,7 @@ export function controlRequest<T>(
     });
     request.on('timeout', () => request.destroy(new Error(`the supervisor did not answer ${method} ${route}`)));
     request.on('error', (error: NodeJS.ErrnoException) => {
-      const gone = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET';
+      const gone = ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes(error.code ?? '');
       reject(gone ? new NotRunningError(`no supervisor on ${socketPath}`, { cause: error }) : error);
     });
     request.end();

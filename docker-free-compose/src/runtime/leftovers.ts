@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { processAlive, processStartTime, signalGroup, sleep } from './process-group.js';
+import { killGroup, processAlive, processStartTime, signalGroup, sleep } from './process-group.js';
 import type { RunningProcess } from './service-runner.js';
 
 /**
@@ -37,9 +37,7 @@ export async function stopLeftovers(file: string): Promise<string[]> {
   for (const r of alive) signalGroup(r.pid, r.stopSignal);
   const deadline = Date.now() + Math.max(0, ...alive.map((r) => r.graceMs));
   while (alive.some((r) => processAlive(r.pid)) && Date.now() < deadline) await sleep(50);
-  for (const r of alive) signalGroup(r.pid, 'SIGKILL');
-  const killDeadline = Date.now() + 10_000;
-  while (alive.some((r) => processAlive(r.pid)) && Date.now() < killDeadline) await sleep(20);
+  await Promise.all(alive.map((r) => killGroup(r.pid)));
   rmSync(file, { force: true });
   return alive.map((r) => r.service);
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** How a process ended: its exit code or signal, or why it could not be started. */
 export interface ExitInfo {
@@ -89,6 +89,31 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
     if ((error as NodeJS.ErrnoException).code === 'EPERM') return true;
     return false;
   }
+}
+
+/** The live (non-zombie) processes of process group `pgid`, found in /proc. */
+export function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(entry));
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return members;
+}
+
+/**
+ * SIGKILLs what is left of process group `pgid` and waits (up to `timeoutMs`) until none of it runs:
+ * the leader's children that stayed in its group die with it.
+ */
+export async function killGroup(pgid: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (signalGroup(pgid, 'SIGKILL') && groupMembers(pgid).length > 0 && Date.now() < deadline) await sleep(20);
 }
 
 /** Whether process `pid` exists (a zombie counts as gone when /proc says so). */

@@ -6,11 +6,22 @@ import type { BackoffSpec, Dependency, InitStep, ServiceSpec } from '../config/c
 import type { HomeLayout } from '../home-layout.js';
 import type { ServiceState, ServiceStatus } from '../status.js';
 import type { Logger } from './logger.js';
-import { type ExitInfo, type GroupProcess, processStartTime, signalGroup, sleep, spawnGroup } from './process-group.js';
+import {
+  type ExitInfo,
+  type GroupProcess,
+  killGroup,
+  processStartTime,
+  signalGroup,
+  sleep,
+  spawnGroup,
+} from './process-group.js';
 import { probe } from './readiness.js';
 import { describeExit, restartDelay, shouldRestart } from './restart-policy.js';
 import { withSecretFiles } from './secrets.js';
 import { lookupUser, type UserAccount } from './users.js';
+
+/** How long a service without a readiness probe must stay up to count as ready. */
+export const STARTUP_WITHOUT_PROBE_MS = 1000;
 
 /** What a {@link ServiceRunner} gets from the supervisor. */
 export interface RunnerContext {
@@ -121,7 +132,7 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
       await proc.exited;
       clearTimeout(timer);
       // Whatever the leader left behind in its group goes too.
-      signalGroup(proc.pid, 'SIGKILL');
+      await killGroup(proc.pid);
     }
     await this.lifecycle;
     if (this.state !== 'failed') this.set('stopped');
@@ -186,14 +197,16 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
     this.log(`started pid ${proc.pid}: ${this.spec.command.join(' ')}`);
     this.emit('change');
     const readiness = this.spec.readiness;
-    if (!readiness) {
-      this.set('ready');
-      return this.finish(proc);
-    }
     let exited = false;
     void proc.exited.then(() => {
       exited = true;
     });
+    if (!readiness) {
+      // Without a probe, a process that stays up a moment counts as ready (supervisord's `startsecs`).
+      await Promise.race([sleep(STARTUP_WITHOUT_PROBE_MS, this.stopping.signal), proc.exited]);
+      if (!exited && !this.stopping.signal.aborted) this.set('ready');
+      return this.finish(proc);
+    }
     let everReady = false;
     let failures = 0;
     const live = () => !exited && !this.stopping.signal.aborted;

@@ -9,7 +9,7 @@ import { processAlive, sleep } from '../runtime/process-group.js';
 /**
  * A service for tests, driven by its environment: appends `<ms> <NAME> <event>` lines to $EVENTS
  * (start, listening, stop), serves 200 on http://127.0.0.1:$PORT/readyz after $READY_DELAY ms, exits 1
- * after 100 ms for its first $CRASH_TIMES starts, with $GRANDCHILD forks a child that ignores SIGTERM and
+ * after 100 ms (without serving) for its first $CRASH_TIMES starts, with $GRANDCHILD forks a child that ignores SIGTERM and
  * writes its pid to $GRANDCHILD, and with $IGNORE_TERM ignores SIGTERM itself.
  */
 export const SERVICE_SCRIPT = `
@@ -20,11 +20,13 @@ const env = process.env;
 const event = (what) => appendFileSync(env.EVENTS, Date.now() + ' ' + env.NAME + ' ' + what + '\\n');
 event('start');
 console.log('hello from ' + env.NAME);
+let crashing = false;
 if (env.CRASH_TIMES) {
   const counter = env.EVENTS + '.' + env.NAME + '.count';
   const n = existsSync(counter) ? Number(readFileSync(counter, 'utf8')) : 0;
   writeFileSync(counter, String(n + 1));
-  if (n < Number(env.CRASH_TIMES)) setTimeout(() => { console.error(env.NAME + ' crashes'); process.exit(1); }, 100);
+  crashing = n < Number(env.CRASH_TIMES);
+  if (crashing) setTimeout(() => { console.error(env.NAME + ' crashes'); process.exit(1); }, 100);
 }
 if (env.GRANDCHILD) {
   const child = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'], { stdio: 'ignore' });
@@ -32,7 +34,7 @@ if (env.GRANDCHILD) {
 }
 if (env.IGNORE_TERM) process.on('SIGTERM', () => event('ignores-term'));
 else process.on('SIGTERM', () => { event('stop'); process.exit(0); });
-if (env.PORT) {
+if (env.PORT && !crashing) {
   setTimeout(() => {
     http.createServer((req, res) => { res.writeHead(req.url === '/readyz' ? 200 : 404); res.end(); })
       .listen(Number(env.PORT), '127.0.0.1', () => event('listening'));
