@@ -35,6 +35,8 @@ export interface EventStreamOptions {
   readonly container?: string;
   /** Only events of these types. */
   readonly types?: readonly string[];
+  /** Without `after`: skip what is recorded so far and yield only new events (`docker events`). */
+  readonly live?: boolean;
   /** Keep following the log (default), or end once everything so far is read. */
   readonly follow?: boolean;
   /** Ends the iteration (without an error). */
@@ -141,6 +143,7 @@ export function createClient(options: ClientOptions): LxrClient {
       if (opts.container !== undefined) query.set('container', opts.container);
       if (opts.types && opts.types.length > 0) query.set('type', opts.types.join(','));
       if (opts.follow === false) query.set('follow', 'false');
+      if (opts.live && lastId === undefined) query.set('live', 'true');
       let response: Response;
       try {
         response = await send('GET', `/v1/events${query.size > 0 ? `?${query}` : ''}`, {

@@ -65,6 +65,15 @@ describe('GET /v1/events', () => {
     );
   });
 
+  it('skips the recorded events with live=true, sending the current position as the id', async () => {
+    const t = await createTestApp();
+    await seed(t);
+    const last = (await t.store.readAll()).at(-1)!.metadata.position;
+    const res = await t.request({ method: 'GET', url: '/v1/events?follow=false&live=true' });
+    assert.deepEqual(parseSse(res.body), []);
+    assert.match(res.body, new RegExp(`^: live\nid: ${last}\n\n`, 'm'));
+  });
+
   it('answers 400 for a cursor that is not in the log', async () => {
     const t = await createTestApp();
     await seed(t);

@@ -42,7 +42,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         description:
           'Each recorded event as `event: <type>`, `id: <position>`, `data: <recorded event JSON>`, in log order. ' +
           'Resume with the `Last-Event-ID` header (EventSource does it) or `?after=`; `after=0` starts from the ' +
-          'beginning. Comment lines keep the connection alive. `follow=false` ends once the log is read.',
+          'beginning (the default); `live=true` sends only new events. Comment lines keep the connection alive. ' +
+          '`follow=false` ends once the log is read.',
         tags: ['events'],
         querystring: EventsQuery,
         headers: SseHeaders,
@@ -72,12 +73,21 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
       }
       // The first read happens before the stream opens so a bad cursor is still a 400 problem.
       let pending = await readOrExplain(store, cursor, batchSize);
+      const live = query.live === true && header === undefined && query.after === undefined;
+      if (live) {
+        // Skip to the end of the log: nothing recorded so far is sent.
+        while (pending.length > 0) {
+          cursor = pending.at(-1)!.metadata.position;
+          pending = pending.length < batchSize ? [] : await store.readAll({ after: cursor, limit: batchSize });
+        }
+      }
 
       const sse = new SseWriter(reply, request.log);
       streams.add(sse);
       const heartbeat = setInterval(() => sse.comment('keep-alive', cursor), options.heartbeatMs ?? 15_000);
       try {
         await sse.open();
+        if (live) sse.comment('live', cursor);
         for (;;) {
           for (const event of pending) {
             cursor = event.metadata.position;

@@ -121,6 +121,13 @@ export const EventsQuery = Type.Object(
       Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Event types, comma-separated or repeated' }),
     ),
     follow: Type.Optional(Type.Boolean({ default: true, description: 'Keep the stream open for new events' })),
+    live: Type.Optional(
+      Type.Boolean({
+        description:
+          'Skip what is already recorded and send only new events (`lxr events` without --since). ' +
+          'An `id:` line with the current position is sent first, so a reconnect misses nothing.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
