@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the docs quote compose-file syntax
 /**
  * Stable codes of the errors this package throws. Each code's documentation is in {@link errorCodes};
  * a test checks that every code is documented.
@@ -30,7 +31,7 @@ export const errorCodes: Readonly<Record<ComposeErrorCode, string>> = {
     '`${LXR_HOME}/logs/supervisor.log`.',
   COMPOSE_SERVICE_FAILED:
     'A service failed to start (its init step or command failed, or it kept crashing before it was ready). ' +
-    "The message names the service and its log file; read the log, fix the cause, run `up` again.",
+    'The message names the service and its log file; read the log, fix the cause, run `up` again.',
   COMPOSE_TIMEOUT:
     'The operation did not finish in time: services not ready for `up`, processes still alive for `down`. ' +
     'The message names the services still waiting and their log files.',

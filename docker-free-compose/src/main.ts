@@ -71,19 +71,26 @@ async function main(): Promise<void> {
   }
 }
 
-async function startSupervisor(layout: HomeLayout, fileOption: string | undefined, log: Logger): Promise<Supervisor> {
+async function startSupervisor(
+  layout: HomeLayout,
+  fileOption: string | undefined,
+  log: Logger,
+): Promise<Supervisor> {
   if (await answers(layout.socket)) {
     throw new ComposeError(ComposeErrorCode.AlreadyRunning, `a supervisor already runs for ${layout.home}`);
   }
   const leftovers = await stopLeftovers(layout.childrenFile);
-  if (leftovers.length > 0) log.info(`stopped processes left by a previous supervisor: ${leftovers.join(', ')}`);
+  if (leftovers.length > 0)
+    log.info(`stopped processes left by a previous supervisor: ${leftovers.join(', ')}`);
 
   const file = path.resolve(fileOption ?? defaultComposeFile);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ComposeError(ComposeErrorCode.InvalidFile, `cannot read compose file ${file}`, { cause: error });
+    throw new ComposeError(ComposeErrorCode.InvalidFile, `cannot read compose file ${file}`, {
+      cause: error,
+    });
   }
   const secrets = await ensureSecrets(layout.secrets).catch((error: unknown) => {
     throw new ComposeError(ComposeErrorCode.Setup, `cannot create the secrets in ${layout.secrets}`, {
@@ -93,7 +100,14 @@ async function startSupervisor(layout: HomeLayout, fileOption: string | undefine
   const vars = supervisorVariables(layout, process.env, secrets);
   const config = loadCompose(text, file, { vars, secretNames: SECRETS.map((s) => s.name) });
   const root = isRoot();
-  const running = new Supervisor({ config, layout, log, baseEnv: baseEnvironment(process.env), secrets, root });
+  const running = new Supervisor({
+    config,
+    layout,
+    log,
+    baseEnv: baseEnvironment(process.env),
+    secrets,
+    root,
+  });
 
   let exiting = false;
   const shutdown = async (why: string) => {
@@ -114,7 +128,8 @@ async function startSupervisor(layout: HomeLayout, fileOption: string | undefine
     up: () => running.retryFailed(),
   });
   writeFileSync(layout.pidFile, `${process.pid}\n`);
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => void shutdown(signal));
   running.on('change', () => recordRunning(layout.childrenFile, running.running()));
   log.info(
     `supervisor ${process.pid} started for ${layout.home} from ${file}` +

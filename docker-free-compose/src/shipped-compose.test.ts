@@ -12,10 +12,14 @@ const NODE_SERVICES = ['image-puller', 'rootfs-builder', 'network-allocator', 'e
 
 function loadShipped(env: Record<string, string> = {}) {
   const layout = homeLayout('/var/lib/lxr');
-  const vars = supervisorVariables(layout, { PG_BINDIR: '/usr/lib/postgresql/15/bin', ...env }, {
-    LXR_PG_PASSWORD: 'pw',
-    LXR_NATS_TOKEN: 'tok',
-  });
+  const vars = supervisorVariables(
+    layout,
+    { PG_BINDIR: '/usr/lib/postgresql/15/bin', ...env },
+    {
+      LXR_PG_PASSWORD: 'pw',
+      LXR_NATS_TOKEN: 'tok',
+    },
+  );
   const text = readFileSync(defaultComposeFile, 'utf8');
   return loadCompose(text, defaultComposeFile, { vars, secretNames: SECRETS.map((s) => s.name) });
 }
@@ -26,7 +30,10 @@ test('the shipped compose.yaml starts nats and postgres first, then the gateway 
   assert.deepEqual(names, ['nats', 'postgres', 'api-gateway', ...NODE_SERVICES]);
   for (const name of ['api-gateway', ...NODE_SERVICES]) {
     const s = config.services.find((x) => x.name === name)!;
-    assert.deepEqual(s.command, [process.execPath, path.join(repositoryRoot, 'services', name, 'dist', 'main.js')]);
+    assert.deepEqual(s.command, [
+      process.execPath,
+      path.join(repositoryRoot, 'services', name, 'dist', 'main.js'),
+    ]);
     assert.deepEqual(
       s.dependsOn.map((d) => d.service),
       ['nats', 'postgres'],
@@ -64,7 +71,9 @@ test('nats and postgres use their own ports, data under LXR_HOME and the generat
   const [initdb, createDb] = pg.init;
   assert.equal(initdb!.creates, '/var/lib/lxr/postgres/data/PG_VERSION');
   assert.ok(initdb!.command.includes('--pwfile=/var/lib/lxr/run/secrets/postgres-password'));
-  assert.ok(initdb!.command.includes('--auth-host=scram-sha-256') && initdb!.command.includes('--auth-local=peer'));
+  assert.ok(
+    initdb!.command.includes('--auth-host=scram-sha-256') && initdb!.command.includes('--auth-local=peer'),
+  );
   assert.deepEqual(initdb!.secrets, ['LXR_PG_PASSWORD']);
   assert.match(createDb!.stdin ?? '', /ALTER ROLE lxr PASSWORD 'pw';\nCREATE DATABASE lxr OWNER lxr;/);
 });
@@ -90,9 +99,16 @@ test('ports and health ports follow the environment; LXR_NODE_NAME passes throug
 
 test('without PostgreSQL the shipped file says to run infra/setup.sh', () => {
   const layout = homeLayout('/var/lib/lxr');
-  const vars = { ...supervisorVariables(layout, {}, { LXR_PG_PASSWORD: 'pw', LXR_NATS_TOKEN: 'tok' }), PG_BINDIR: undefined };
+  const vars = {
+    ...supervisorVariables(layout, {}, { LXR_PG_PASSWORD: 'pw', LXR_NATS_TOKEN: 'tok' }),
+    PG_BINDIR: undefined,
+  };
   assert.throws(
-    () => loadCompose(readFileSync(defaultComposeFile, 'utf8'), defaultComposeFile, { vars, secretNames: ['LXR_PG_PASSWORD'] }),
+    () =>
+      loadCompose(readFileSync(defaultComposeFile, 'utf8'), defaultComposeFile, {
+        vars,
+        secretNames: ['LXR_PG_PASSWORD'],
+      }),
     /PostgreSQL is not installed \(no initdb found\); run infra\/setup\.sh/,
   );
 });

@@ -7,8 +7,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { freePort } from '@lxr/testkit';
-import { ComposeError, composeDown, composeStatus, composeUp, type ComposeStatus } from './index.js';
 import { homeLayout } from './home-layout.js';
+import { ComposeError, type ComposeStatus, composeDown, composeStatus, composeUp } from './index.js';
 import { daemonEntry } from './package-paths.js';
 import { processAlive } from './runtime/process-group.js';
 import {
@@ -37,7 +37,8 @@ async function fixture(compose: string, env: Record<string, string> = {}): Promi
   return { home, file, events, env: { ...env, SCRIPT: script, EVENTS: events } };
 }
 
-const pidsOf = (status: ComposeStatus) => status.services.map((s) => s.pid).filter((p): p is number => p !== null);
+const pidsOf = (status: ComposeStatus) =>
+  status.services.map((s) => s.pid).filter((p): p is number => p !== null);
 
 describe('supervisor', { timeout: 120_000 }, () => {
   test('starts in dependency order after readiness, restarts a crash with backoff, stops in reverse order', async (t) => {
@@ -77,7 +78,9 @@ services:
     const status = await composeUp({
       ...options,
       timeoutMs: 30_000,
-      onProgress: (s) => s.services.forEach((x) => seen.add(`${x.name}:${x.state}`)),
+      onProgress: (s) => {
+        for (const x of s.services) seen.add(`${x.name}:${x.state}`);
+      },
     });
     assert.deepEqual(
       status.services.map((s) => [s.name, s.state]),
@@ -88,7 +91,8 @@ services:
         ['stubborn', 'ready'],
       ],
     );
-    for (const state of ['db:starting', 'app:pending', 'crashy:restarting']) assert.ok(seen.has(state), state);
+    for (const state of ['db:starting', 'app:pending', 'crashy:restarting'])
+      assert.ok(seen.has(state), state);
 
     // Dependency order: nothing started before what it depends on was ready (listening).
     const events = await readEvents(f.events);
@@ -115,7 +119,10 @@ services:
     assert.match(crashyLog, /crashy crashes/);
     assert.match(await readFile(layout.logFile('db'), 'utf8'), /hello from db/);
     assert.doesNotMatch(await readFile(layout.logFile('db'), 'utf8'), /hello from app/);
-    assert.match(await readFile(layout.supervisorLog, 'utf8'), /crashy: exited with code 1; restart 1 in 300 ms/);
+    assert.match(
+      await readFile(layout.supervisorLog, 'utf8'),
+      /crashy: exited with code 1; restart 1 in 300 ms/,
+    );
     assert.ok(existsSync(layout.pidFile) && existsSync(layout.socket));
 
     // up again: the same supervisor and processes.
@@ -138,7 +145,10 @@ services:
     assert.ok(stopAt('app')! <= stopAt('db')!, 'app stopped before db');
     assert.ok(stopAt('crashy')! <= stopAt('db')!, 'crashy stopped before db');
     assert.ok(stopAt('app')! >= after.find((e) => e.name === 'stubborn' && e.event === 'ignores-term')!.at);
-    assert.match(await readFile(layout.supervisorLog, 'utf8'), /stubborn: still running after 1000 ms: SIGKILL/);
+    assert.match(
+      await readFile(layout.supervisorLog, 'utf8'),
+      /stubborn: still running after 1000 ms: SIGKILL/,
+    );
     await composeDown(options); // nothing running: a no-op
   });
 
@@ -180,7 +190,10 @@ services:
     t.after(() => cleanup(f.home));
     const error = await composeUp({ ...options, timeoutMs: 20_000 }).catch((e: unknown) => e);
     assert.ok(error instanceof ComposeError && error.code === 'COMPOSE_SERVICE_FAILED', String(error));
-    assert.match(error.message, /service (loop crashed \d+ times \(exited with code 1|missing failed \(.*ENOENT)/);
+    assert.match(
+      error.message,
+      /service (loop crashed \d+ times \(exited with code 1|missing failed \(.*ENOENT)/,
+    );
     await waitUntil(async () => {
       const s = await composeStatus(options);
       return s?.services.find((x) => x.name === 'missing')?.state === 'failed';
@@ -191,7 +204,9 @@ services:
   });
 
   test('an invalid compose file makes composeUp reject with the key path, leaving nothing running', async (t) => {
-    const f = await fixture('services:\n  a:\n    command: [x]\n    depends_on: [b]\n  b:\n    command: [y]\n    depends_on: [a]\n    helthcheck: {}\n');
+    const f = await fixture(
+      'services:\n  a:\n    command: [x]\n    depends_on: [b]\n  b:\n    command: [y]\n    depends_on: [a]\n    helthcheck: {}\n',
+    );
     const options = { lxrHome: f.home, file: f.file, env: f.env };
     t.after(() => cleanup(f.home));
     await assert.rejects(composeUp({ ...options, timeoutMs: 20_000 }), (e: unknown) => {
@@ -245,7 +260,7 @@ services:
     assert.equal(await composeStatus(options), null);
     await composeDown(options);
     assert.deepEqual(survivors(orphans), []);
-    assert.match((await readFile(f.events, 'utf8')), /orphan stop/);
+    assert.match(await readFile(f.events, 'utf8'), /orphan stop/);
   });
 
   test('the daemon in the foreground stops everything on SIGTERM', async (t) => {
@@ -262,7 +277,10 @@ services:
       stdio: 'ignore',
     });
     const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
-    await waitUntil(async () => (await composeStatus(options))?.services[0]?.state === 'ready', 'fg is ready');
+    await waitUntil(
+      async () => (await composeStatus(options))?.services[0]?.state === 'ready',
+      'fg is ready',
+    );
     await waitUntil(async () => (await readEvents(f.events)).length > 0, 'fg has started');
     const pid = (await composeStatus(options))!.services[0]!.pid!;
     daemon.kill('SIGTERM');

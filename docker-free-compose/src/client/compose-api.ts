@@ -192,7 +192,11 @@ function daemonFailure(layout: HomeLayout, exit: NonNullable<Daemon['exit']>): C
     };
     return new ComposeError(code, message);
   } catch {
-    const why = exit.error ? exit.error.message : exit.signal ? `killed by ${exit.signal}` : `code ${exit.code}`;
+    const why = exit.error
+      ? exit.error.message
+      : exit.signal
+        ? `killed by ${exit.signal}`
+        : `code ${exit.code}`;
     let tail = '';
     try {
       tail = readFileSync(layout.supervisorLog, 'utf8').trimEnd().split('\n').slice(-10).join('\n');

@@ -29,7 +29,9 @@ export function controlRequest<T>(
       });
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`the supervisor did not answer ${method} ${route}`)));
+    request.on('timeout', () =>
+      request.destroy(new Error(`the supervisor did not answer ${method} ${route}`)),
+    );
     request.on('error', (error: NodeJS.ErrnoException) => {
       const gone = ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes(error.code ?? '');
       reject(gone ? new NotRunningError(`no supervisor on ${socketPath}`, { cause: error }) : error);

@@ -80,4 +80,9 @@ export interface ComposeConfig {
 
 export const DEFAULT_BACKOFF: BackoffSpec = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
 export const DEFAULT_STOP_GRACE_MS = 10_000;
-export const DEFAULT_READINESS = { intervalMs: 5000, startIntervalMs: 250, timeoutMs: 3000, retries: 3 } as const;
+export const DEFAULT_READINESS = {
+  intervalMs: 5000,
+  startIntervalMs: 250,
+  timeoutMs: 3000,
+  retries: 3,
+} as const;

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are compose-file text, not templates
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InterpolationError, interpolate } from './interpolate.js';
@@ -24,11 +25,14 @@ describe('interpolate', () => {
   });
 
   test('an unset ${VAR} is an error naming it', () => {
-    assert.throws(() => interpolate('a${MISSING}b', vars), (e: unknown) => {
-      assert.ok(e instanceof InterpolationError);
-      assert.equal(e.message, 'variable MISSING is not set');
-      return true;
-    });
+    assert.throws(
+      () => interpolate('a${MISSING}b', vars),
+      (e: unknown) => {
+        assert.ok(e instanceof InterpolationError);
+        assert.equal(e.message, 'variable MISSING is not set');
+        return true;
+      },
+    );
   });
 
   test('${VAR:?message} fails with the message', () => {

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are compose-file text, not templates
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ComposeError } from '../errors.js';
@@ -125,7 +126,11 @@ services:
       'COMPOSE_INVALID_FILE',
       /services\.nats\.readiness\.intervall: unknown key \(did you mean "interval"\?\)/,
     );
-    rejects('version: "3"\nservices:\n  a:\n    command: [x]\n', 'COMPOSE_INVALID_FILE', /^test\.yaml: .*version: unknown key/);
+    rejects(
+      'version: "3"\nservices:\n  a:\n    command: [x]\n',
+      'COMPOSE_INVALID_FILE',
+      /^test\.yaml: .*version: unknown key/,
+    );
     rejects(
       'services:\n  a:\n    command: [x]\n    init:\n      - command: [y]\n        create: /x\n',
       'COMPOSE_INVALID_FILE',
@@ -208,12 +213,20 @@ services:
     assert.equal(config.services[0]!.stopGracePeriodMs, 3000);
     assert.deepEqual(config.services[0]!.readiness?.check, { kind: 'tcp', host: '127.0.0.1', port: 7422 });
     assert.equal(config.services[0]!.readiness?.retries, 2);
-    rejects('services:\n  a:\n    command: [x]\n    stop_grace_period: "${GRACE:-3 s}"\n', 'COMPOSE_INVALID_FILE', /"3 s" is not a duration/);
+    rejects(
+      'services:\n  a:\n    command: [x]\n    stop_grace_period: "${GRACE:-3 s}"\n',
+      'COMPOSE_INVALID_FILE',
+      /"3 s" is not a duration/,
+    );
   });
 
   test('YAML syntax errors and empty files say so', () => {
     rejects('services:\n  a: [unclosed\n', 'COMPOSE_INVALID_FILE', /test\.yaml: not valid YAML/);
-    rejects('services:\n  a: { command: [x] }\n  a: { command: [y] }\n', 'COMPOSE_INVALID_FILE', /not valid YAML.*[Mm]ap keys must be unique/s);
+    rejects(
+      'services:\n  a: { command: [x] }\n  a: { command: [y] }\n',
+      'COMPOSE_INVALID_FILE',
+      /not valid YAML.*[Mm]ap keys must be unique/s,
+    );
     rejects('', 'COMPOSE_INVALID_FILE', /\(top level\): must be a map/);
     rejects('services: {}\n', 'COMPOSE_INVALID_FILE', /services: must name at least one service/);
   });

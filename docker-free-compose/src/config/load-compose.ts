@@ -58,7 +58,10 @@ const RESTART_POLICIES: readonly RestartPolicy[] = ['no', 'on-failure', 'always'
 export function loadCompose(text: string, file: string, options: LoadComposeOptions): ComposeConfig {
   const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ComposeError(ComposeErrorCode.InvalidFile, `${file}: not valid YAML: ${doc.errors[0]!.message}`);
+    throw new ComposeError(
+      ComposeErrorCode.InvalidFile,
+      `${file}: not valid YAML: ${doc.errors[0]!.message}`,
+    );
   }
   const checker = new Checker(options.vars, options.secretNames ?? []);
   const config = checker.compose(doc.toJS({ maxAliasCount: 1000 }), file);
@@ -126,7 +129,8 @@ class Checker {
         const spec = this.service(name, node, child('services', name));
         if (spec) services.set(name, spec);
       }
-    } else if (servicesNode !== undefined) this.problem('services', 'must be a map of service name to service');
+    } else if (servicesNode !== undefined)
+      this.problem('services', 'must be a map of service name to service');
     const ordered = this.order(services);
     if (this.schemaProblems.length > 0 || this.variableProblems.size > 0 || !ordered) return undefined;
     return { file, services: ordered, backoff };
@@ -182,7 +186,9 @@ class Checker {
     );
     const dependsOn = this.dependsOn(node['depends_on'], child(path, 'depends_on'));
     const readiness =
-      node['readiness'] === undefined ? undefined : this.readiness(node['readiness'], child(path, 'readiness'));
+      node['readiness'] === undefined
+        ? undefined
+        : this.readiness(node['readiness'], child(path, 'readiness'));
     const init = this.list(node['init'], child(path, 'init')).flatMap((step, i) => {
       const s = this.initStep(step, child(child(path, 'init'), i));
       return s ? [s] : [];
@@ -334,7 +340,11 @@ class Checker {
     this.keys(node, BACKOFF_KEYS, path);
     const initialMs = this.duration(node['initial'], child(path, 'initial'), DEFAULT_BACKOFF.initialMs);
     const maxMs = this.duration(node['max'], child(path, 'max'), Math.max(initialMs, DEFAULT_BACKOFF.maxMs));
-    const resetAfterMs = this.duration(node['reset_after'], child(path, 'reset_after'), DEFAULT_BACKOFF.resetAfterMs);
+    const resetAfterMs = this.duration(
+      node['reset_after'],
+      child(path, 'reset_after'),
+      DEFAULT_BACKOFF.resetAfterMs,
+    );
     if (maxMs < initialMs) this.problem(child(path, 'max'), 'must not be shorter than `initial`');
     return { initialMs, maxMs, resetAfterMs };
   }
@@ -459,10 +469,18 @@ class Checker {
     return n;
   }
 
-  private keys(node: YamlMap, allowed: readonly string[], path: string, extra?: (key: string) => boolean): void {
+  private keys(
+    node: YamlMap,
+    allowed: readonly string[],
+    path: string,
+    extra?: (key: string) => boolean,
+  ): void {
     for (const key of Object.keys(node)) {
       if (allowed.includes(key) || extra?.(key)) continue;
-      this.problem(child(path, key), `unknown key${this.suggest(key, allowed)} (allowed: ${allowed.join(', ')})`);
+      this.problem(
+        child(path, key),
+        `unknown key${this.suggest(key, allowed)} (allowed: ${allowed.join(', ')})`,
+      );
     }
   }
 

@@ -36,7 +36,10 @@ export interface GroupSpawnOptions {
  * Starts `argv` in a new session (setsid), so that it and everything it forks form one process group
  * the supervisor can signal as a whole, and so that a terminal's Ctrl-C reaches only the supervisor.
  */
-export function spawnGroup(argv: readonly string[], options: GroupSpawnOptions): GroupProcess & {
+export function spawnGroup(
+  argv: readonly string[],
+  options: GroupSpawnOptions,
+): GroupProcess & {
   readonly stdout: NodeJS.ReadableStream | null;
   readonly stderr: NodeJS.ReadableStream | null;
 } {
@@ -113,7 +116,8 @@ export function groupMembers(pgid: number): number[] {
  */
 export async function killGroup(pgid: number, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (signalGroup(pgid, 'SIGKILL') && groupMembers(pgid).length > 0 && Date.now() < deadline) await sleep(20);
+  while (signalGroup(pgid, 'SIGKILL') && groupMembers(pgid).length > 0 && Date.now() < deadline)
+    await sleep(20);
 }
 
 /** Whether process `pid` exists (a zombie counts as gone when /proc says so). */

@@ -43,7 +43,9 @@ function probeHttp(url: string, timeoutMs: number): Promise<ProbeResult> {
     const request = client.get(url, { agent: false, timeout: timeoutMs }, (response) => {
       response.resume();
       const status = response.statusCode ?? 0;
-      resolve(status >= 200 && status < 300 ? { ok: true } : { ok: false, detail: `GET ${url}: HTTP ${status}` });
+      resolve(
+        status >= 200 && status < 300 ? { ok: true } : { ok: false, detail: `GET ${url}: HTTP ${status}` },
+      );
     });
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     request.on('error', (error) => resolve({ ok: false, detail: `GET ${url}: ${error.message}` }));
@@ -59,7 +61,9 @@ function probeTcp(host: string, port: number, timeoutMs: number): Promise<ProbeR
       resolve(result);
     };
     socket.once('connect', () => done({ ok: true }));
-    socket.once('timeout', () => done({ ok: false, detail: `tcp ${host}:${port}: no answer within ${timeoutMs} ms` }));
+    socket.once('timeout', () =>
+      done({ ok: false, detail: `tcp ${host}:${port}: no answer within ${timeoutMs} ms` }),
+    );
     socket.once('error', (error) => done({ ok: false, detail: `tcp ${host}:${port}: ${error.message}` }));
   });
 }
@@ -81,7 +85,10 @@ async function probeCommand(argv: readonly string[], context: ProbeContext): Pro
   context.signal?.removeEventListener('abort', kill);
   if (exit.error) return { ok: false, detail: `${argv[0]}: ${exit.error.message}` };
   if (exit.code === 0) return { ok: true };
-  const why = exit.signal === 'SIGKILL' ? `timed out after ${context.timeoutMs} ms` : `exited with ${exit.code ?? exit.signal}`;
+  const why =
+    exit.signal === 'SIGKILL'
+      ? `timed out after ${context.timeoutMs} ms`
+      : `exited with ${exit.code ?? exit.signal}`;
   const last = output.trim().split('\n').pop();
   return { ok: false, detail: `${argv.join(' ')} ${why}${last ? `: ${last}` : ''}` };
 }

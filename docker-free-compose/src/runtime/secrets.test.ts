@@ -28,10 +28,16 @@ test('withSecretFiles exposes a copy only while the step runs', async (t) => {
   t.after(() => rm(home, { recursive: true, force: true }));
   const runSecrets = path.join(home, 'run', 'secrets');
   const file = secretFilePath(runSecrets, SECRETS[0]!);
-  const seen = await withSecretFiles(runSecrets, ['LXR_PG_PASSWORD'], { LXR_PG_PASSWORD: 'pw' }, undefined, async () => {
-    assert.equal(statSync(file).mode & 0o777, 0o400);
-    return readFile(file, 'utf8');
-  });
+  const seen = await withSecretFiles(
+    runSecrets,
+    ['LXR_PG_PASSWORD'],
+    { LXR_PG_PASSWORD: 'pw' },
+    undefined,
+    async () => {
+      assert.equal(statSync(file).mode & 0o777, 0o400);
+      return readFile(file, 'utf8');
+    },
+  );
   assert.equal(seen, 'pw\n');
   assert.equal(existsSync(file), false);
   await assert.rejects(

@@ -90,7 +90,13 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
     const pid = this.proc?.alive() ? this.proc.pid : undefined;
     if (pid === undefined) return undefined;
     const { stopSignal, stopGracePeriodMs } = this.spec;
-    return { service: this.spec.name, pid, startTime: processStartTime(pid), stopSignal, graceMs: stopGracePeriodMs };
+    return {
+      service: this.spec.name,
+      pid,
+      startTime: processStartTime(pid),
+      stopSignal,
+      graceMs: stopGracePeriodMs,
+    };
   }
 
   /** Starts the lifecycle; a no-op when it is already running. */
@@ -314,7 +320,9 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
     stdin?: string,
   ): GroupProcess {
     const logFile = this.ctx.layout.logFile(this.spec.name);
-    appendFileSync(logFile, `--- ${new Date().toISOString()} lxr-compose: ${argv.join(' ')}\n`, { mode: 0o640 });
+    appendFileSync(logFile, `--- ${new Date().toISOString()} lxr-compose: ${argv.join(' ')}\n`, {
+      mode: 0o640,
+    });
     const fd = openSync(logFile, 'a');
     try {
       const proc = spawnGroup(argv, {
@@ -331,7 +339,10 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
     }
   }
 
-  private env(account: UserAccount | undefined, extra: Readonly<Record<string, string>>): Record<string, string> {
+  private env(
+    account: UserAccount | undefined,
+    extra: Readonly<Record<string, string>>,
+  ): Record<string, string> {
     return {
       ...this.ctx.baseEnv,
       ...(account && { HOME: account.home, USER: account.name, LOGNAME: account.name }),

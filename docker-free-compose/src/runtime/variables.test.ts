@@ -16,16 +16,23 @@ test('findPgBinDir picks the newest /usr/lib/postgresql/<v>/bin, else the PATH',
   }
   await mkdir(path.join(root, '16', 'bin'), { recursive: true }); // no initdb: not a server install
   assert.equal(findPgBinDir({ PATH: '' }, root), path.join(root, '15', 'bin'));
-  assert.equal(findPgBinDir({ PATH: `/nonexistent:${path.join(root, '9', 'bin')}` }, '/nonexistent'), path.join(root, '9', 'bin'));
+  assert.equal(
+    findPgBinDir({ PATH: `/nonexistent:${path.join(root, '9', 'bin')}` }, '/nonexistent'),
+    path.join(root, '9', 'bin'),
+  );
   assert.equal(findPgBinDir({ PATH: '/nonexistent' }, '/nonexistent'), undefined);
 });
 
 test('supervisorVariables adds LXR_HOME, LXR_ROOT, NODE, PG_BINDIR and the secrets', () => {
   const layout = homeLayout('/srv/lxr');
-  const vars = supervisorVariables(layout, { FOO: 'bar', LXR_HOME: '/elsewhere', PG_BINDIR: '/opt/pg/bin' }, {
-    LXR_PG_PASSWORD: 'pw',
-    LXR_NATS_TOKEN: 'tok',
-  });
+  const vars = supervisorVariables(
+    layout,
+    { FOO: 'bar', LXR_HOME: '/elsewhere', PG_BINDIR: '/opt/pg/bin' },
+    {
+      LXR_PG_PASSWORD: 'pw',
+      LXR_NATS_TOKEN: 'tok',
+    },
+  );
   assert.equal(vars['FOO'], 'bar');
   assert.equal(vars['LXR_HOME'], '/srv/lxr', '--lxr-home wins over the environment');
   assert.equal(vars['LXR_ROOT'], repositoryRoot);
@@ -45,6 +52,10 @@ test('baseEnvironment keeps PATH, locale and OTEL_* only', () => {
     LXR_PG_PASSWORD: 'secret',
     NODE_TEST_CONTEXT: 'child',
   });
-  assert.deepEqual(env, { PATH: '/bin', LANG: 'C.UTF-8', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' });
+  assert.deepEqual(env, {
+    PATH: '/bin',
+    LANG: 'C.UTF-8',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+  });
   assert.match(baseEnvironment({})['PATH']!, /\/usr\/bin/);
 });

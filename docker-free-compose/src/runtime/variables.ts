@@ -46,7 +46,19 @@ export function supervisorVariables(
   return vars;
 }
 
-const INHERITED = ['PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR', 'HOME', 'USER', 'LOGNAME'];
+const INHERITED = [
+  'PATH',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'LC_MESSAGES',
+  'TZ',
+  'TMPDIR',
+  'HOME',
+  'USER',
+  'LOGNAME',
+];
 
 /**
  * The environment every supervised process starts from: PATH, locale, time zone, HOME/USER and the

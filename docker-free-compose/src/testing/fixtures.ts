@@ -69,7 +69,11 @@ export async function readEvents(file: string): Promise<{ at: number; name: stri
 }
 
 /** Waits until `predicate` holds, polling; throws `message` after `timeoutMs`. */
-export async function waitUntil(predicate: () => boolean | Promise<boolean>, message: string, timeoutMs = 10_000) {
+export async function waitUntil(
+  predicate: () => boolean | Promise<boolean>,
+  message: string,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
