@@ -20,6 +20,7 @@ export const BusErrorCode = {
   RemoteError: 'BUS_REMOTE_ERROR',
   HandlerFailed: 'BUS_HANDLER_FAILED',
 } as const;
+/** One of the {@link BusErrorCode} strings. */
 export type BusErrorCode = (typeof BusErrorCode)[keyof typeof BusErrorCode];
 
 /** What each code means and what to do about it; docs and tests read this. */

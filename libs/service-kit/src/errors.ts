@@ -9,6 +9,7 @@ export const ServiceKitErrorCode = {
   HeartbeatFailed: 'HEARTBEAT_FAILED',
   HealthServerFailed: 'HEALTH_SERVER_FAILED',
 } as const;
+/** One of the {@link ServiceKitErrorCode} strings. */
 export type ServiceKitErrorCode = (typeof ServiceKitErrorCode)[keyof typeof ServiceKitErrorCode];
 
 /** What each code means and what to do about it. */

@@ -75,6 +75,8 @@ describe('heartbeats and listNodes', () => {
         ],
       );
       assert.ok(nodes[0]!.services.every((s) => s.fresh && s.ageMs < 5_000));
+      assert.equal(nodes[0]!.agentLastSeenAt, nodes[0]!.services[0]!.lastSeenAt);
+      assert.equal(nodes[1]!.agentLastSeenAt, null);
 
       // The rule is explicit: stale by the reader's clock means not alive, even before expiry.
       const later = await listNodes(nc.jetstream(), { now: () => Date.now() + 16_000 });

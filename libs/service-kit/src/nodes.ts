@@ -21,6 +21,8 @@ export interface NodeStatus {
   readonly alive: boolean;
   /** The most recent heartbeat of any of its services, ISO 8601 UTC. */
   readonly lastHeartbeatAt: string;
+  /** The node agent's (executor's) last heartbeat, ISO 8601 UTC; null when it has none. */
+  readonly agentLastSeenAt: string | null;
   /** Its services, by name. */
   readonly services: readonly ServiceHeartbeat[];
 }
@@ -118,6 +120,7 @@ export async function listNodes(
     .map(([node, services]) => ({
       node,
       alive: services.some((s) => s.service === agent && s.fresh),
+      agentLastSeenAt: services.find((s) => s.service === agent)?.lastSeenAt ?? null,
       lastHeartbeatAt: services
         .map((s) => s.lastSeenAt)
         .sort()

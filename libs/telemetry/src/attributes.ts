@@ -35,6 +35,7 @@ export const MessagingOperationType = {
   Process: 'process',
   Settle: 'settle',
 } as const;
+/** One of the {@link MessagingOperationType} values. */
 export type MessagingOperationType = (typeof MessagingOperationType)[keyof typeof MessagingOperationType];
 
 /** `lxr.correlation_id`: the container, image or node a flow is about. */

@@ -1,3 +1,4 @@
+/** OpenTelemetry API types, re-exported so instrumented code needs no direct dependency. */
 export type { Context, Span, Tracer } from '@opentelemetry/api';
 export * from './attributes.js';
 export * from './messaging.js';

@@ -20,8 +20,9 @@ export interface TraceContextFields {
   readonly tracestate?: string;
 }
 
-/** Header names of W3C trace context. */
+/** Header name of the W3C `traceparent` (version, trace id, parent span id, flags). */
 export const TRACEPARENT = 'traceparent';
+/** Header name of the W3C `tracestate` (vendor-specific trace data). */
 export const TRACESTATE = 'tracestate';
 
 // Used directly rather than through the global propagator, so propagation works the same

@@ -296,6 +296,63 @@ describe('NATS event bus', () => {
     );
   });
 
+  it('close() drains subscriptions first: the in-flight handler finishes and its ack reaches the server', async () => {
+    const other = await connectBus({ servers: server.url, name: 'closing' });
+    const event = containerRequested();
+    const started = deferred();
+    let finished = false;
+    await other.subscribe({
+      durable: 'closing',
+      filterSubject: 'lxr.events.container.ContainerRequested',
+      handler: async (e) => {
+        if (e.metadata.eventId !== event.metadata.eventId) return;
+        started.resolve();
+        await sleep(300);
+        finished = true;
+      },
+    });
+    await bus.publish(event);
+    await started.promise;
+    await other.close();
+    assert.equal(finished, true);
+    assert.equal(other.isConnected(), false);
+    const info = await jsm.consumers.info(EVENTS_STREAM, 'closing');
+    assert.equal(info.num_ack_pending, 0);
+    assert.equal(info.num_pending, 0);
+    await assert.rejects(
+      other.publish(containerRequested()),
+      (e: BusError) => e.code === BusErrorCode.Closed,
+    );
+  });
+
+  it('runs up to `concurrency` handlers at once', async () => {
+    const events = Array.from({ length: 6 }, () => containerRequested());
+    const mine = new Set(events.map((e) => e.metadata.eventId));
+    let running = 0;
+    let peak = 0;
+    const done = new Set<string>();
+    const sub = await bus.subscribe({
+      durable: 'parallel',
+      filterSubject: 'lxr.events.container.ContainerRequested',
+      concurrency: 3,
+      handler: async (e) => {
+        if (!mine.has(e.metadata.eventId)) return;
+        running++;
+        peak = Math.max(peak, running);
+        await sleep(150);
+        running--;
+        done.add(e.metadata.eventId);
+      },
+    });
+    try {
+      await Promise.all(events.map((e) => bus.publish(e)));
+      await waitFor(() => done.size === events.length, 'all six events');
+      assert.equal(peak, 3);
+    } finally {
+      await sub.drain();
+    }
+  });
+
   it('rejects bad subscription options with every problem named', async () => {
     await assert.rejects(
       bus.subscribe({ durable: 'a.b', maxDeliver: 0, concurrency: 0, handler: async () => {} }),
