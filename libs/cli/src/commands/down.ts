@@ -1,0 +1,25 @@
+import { lxrHome } from '@lxr/client';
+import { booleanFlag } from '../argv.js';
+import { ExitCode } from '../errors.js';
+import type { Command } from './command.js';
+
+export const downCommand: Command = {
+  name: 'down',
+  summary: 'Stop lxr and every process it started',
+  usage: 'lxr down [OPTIONS]',
+  description: 'Stops the services in reverse order and waits until no process is left.',
+  flags: [
+    { name: 'purge', kind: 'boolean', description: "Also delete lxr's data (event log, NATS streams, logs, secrets)" },
+  ],
+  args: { min: 0, max: 0 },
+  async run(ctx, args) {
+    const home = lxrHome(ctx.env);
+    const purge = booleanFlag(args, 'purge');
+    const running = await ctx.compose.status({ lxrHome: home });
+    await ctx.compose.down({ lxrHome: home, purge });
+    ctx.stdout.write(
+      `${running ? 'lxr is down' : 'lxr was not running'}${purge ? `; removed its data under ${home}` : ''}\n`,
+    );
+    return ExitCode.Ok;
+  },
+};
