@@ -8,6 +8,6 @@ await runService({
   perNode: false,
   version: '0.1.0',
   start(context) {
-    context.logger.info({ node: context.config.node }, 'ide-launcher running');
+    context.logger.info('ide-launcher running');
   },
 });

@@ -8,6 +8,6 @@ await runService({
   perNode: true,
   version: '0.1.0',
   start(context) {
-    context.logger.info({ node: context.config.node }, 'network-allocator running');
+    context.logger.info('network-allocator running');
   },
 });
