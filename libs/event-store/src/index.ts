@@ -11,6 +11,7 @@ export type {
   OutboxCheckpointsTable,
   ProjectionCheckpointsTable,
 } from './postgres/database.js';
+export type { AppendQueueOptions } from './postgres/append-queue.js';
 export * from './postgres/migrator.js';
 export * from './postgres/notifications.js';
 export * from './postgres/postgres-event-store.js';

@@ -1,32 +1,36 @@
 import type { RecordedEvent } from '@lxr/events';
 import type pg from 'pg';
-import { isUnpinned, type PreparedRequest, recordEvent, replayOf, satisfies } from '../append-request.js';
+import { type PreparedRequest, recordEvent, replayOf, satisfies } from '../append-request.js';
 import { DuplicateEventIdError, WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult, ExpectedVersion } from '../event-store.js';
 import { EVENTS_BY_ID_SQL, type EventRow, toRecordedEvent } from './read.js';
 
 /**
- * The whole append — every stream's expected-version check, the inserts and the notification — is
- * one statement, hence one implicit transaction and one round trip (a named prepared statement).
+ * One statement appends any number of *groups* — each group is one `append`/`appendMany` call and is
+ * all-or-nothing on its own — in one implicit transaction and one round trip (a named prepared
+ * statement). The append queue puts several concurrent calls into one statement when it can.
  *
- * - `req` reads each stream's current version (the last row of its `(stream, stream_version)` index);
- * - `ok` is false when any stream is not at its expected version; then nothing is inserted;
- * - `ins` inserts the events in request order, numbering each stream from its current version;
- * - a concurrent writer that inserted the same `(stream, stream_version)` makes this statement wait for
- *   it and then fail with a unique violation, which the caller turns into a retry (see below);
- * - `pg_notify` runs once, only when rows were inserted, and is delivered at commit.
+ * - `req` reads each stream's current version (the last entry of the `(stream, stream_version)` index);
+ * - `grp` decides per group whether every stream is at its expected version;
+ * - `ins` inserts the events of the groups that passed, in order, numbering each stream from its
+ *   current version;
+ * - a concurrent writer that inserted the same `(stream, stream_version)` makes this statement wait
+ *   for it and then fail with a unique violation: the caller retries (see `AppendOutcome`);
+ * - `pg_notify('lxr_events', <last position>)` runs once, only when rows were inserted, and is
+ *   delivered at commit.
  *
  * Expected versions are encoded as: n >= 0 the version, -1 'any', -2 'exists' ('no-stream' is 0).
+ * A statement never holds two requests for the same stream (the queue sees to it).
  */
 export const APPEND_SQL = `with req as (
-  select r.i, r.stream, r.expected,
+  select r.i, r.g, r.stream, r.expected,
     coalesce((select e.stream_version from lxr_events.events e where e.stream = r.stream
               order by e.stream_version desc limit 1), 0) as current
-  from json_to_recordset($1::json) as r(i int, stream text, expected bigint)
-), ok as (
-  select coalesce(bool_and(case r.expected when -1 then true when -2 then r.current > 0
-                                           else r.current = r.expected end), true) as ok
-  from req r
+  from json_to_recordset($1::json) as r(i int, g int, stream text, expected bigint)
+), grp as (
+  select r.g, bool_and(case r.expected when -1 then true when -2 then r.current > 0
+                                      else r.current = r.expected end) as ok
+  from req r group by r.g
 ), ins as (
   insert into lxr_events.events (event_id, stream, stream_version, type, schema_version, data,
                                  correlation_id, causation_id, traceparent, tracestate)
@@ -35,23 +39,22 @@ export const APPEND_SQL = `with req as (
   from json_to_recordset($2::json) as x(n int, i int, v int, event_id uuid, type text, schema_version int,
        data jsonb, correlation_id text, causation_id text, traceparent text, tracestate text)
   join req on req.i = x.i
-  where (select ok from ok)
+  join grp on grp.g = req.g
+  where grp.ok
   order by x.n
   returning position, event_id, recorded_at
 )
-select (select ok from ok) as ok,
-  (select json_agg(json_build_array(i, current) order by i) from req) as streams,
+select (select json_agg(json_build_array(i, current)) from req) as streams,
+  (select json_agg(g) from grp where not ok) as failed,
   (select json_agg(json_build_array(event_id, position)) from ins) as events,
   (select min(recorded_at) from ins) as recorded_at,
   (select pg_notify('lxr_events', max(position)::text) from ins having count(*) > 0) as notified`;
 
-/** Retries after a concurrent writer won a version race; only unpinned appends can need many. */
-const MAX_ATTEMPTS = 50;
-
 interface AppendRow {
-  readonly ok: boolean;
   /** [request index, current version] per request. */
-  readonly streams: [number, number][];
+  readonly streams: [number, number][] | null;
+  /** Groups whose expected versions did not hold; null when none. */
+  readonly failed: number[] | null;
   /** [event id, position] per inserted event; null when nothing was inserted. */
   readonly events: [string, number][] | null;
   readonly recorded_at: Date | null;
@@ -63,89 +66,90 @@ interface PgError extends Error {
   readonly detail?: string;
 }
 
+/** One group's fate in a statement. */
+export type AppendOutcome =
+  | { readonly kind: 'done'; readonly results: AppendResult[] }
+  | { readonly kind: 'failed'; readonly error: Error }
+  /** A concurrent writer took a version this statement computed: run the group again. */
+  | { readonly kind: 'race'; readonly cause: Error }
+  /** The statement failed for a reason one of its groups caused: run each group on its own. */
+  | { readonly kind: 'alone'; readonly cause: Error };
+
+/** One `append`/`appendMany` call: its requests, and the lost race that made it run again, if any. */
+export interface AppendGroup {
+  readonly requests: readonly PreparedRequest[];
+  readonly raceCause?: Error;
+}
+
 /**
- * Appends the prepared requests atomically. Throws {@link WrongExpectedVersionError} on a conflict
- * (whether seen by the version check or as a unique violation from a concurrent writer) and
- * {@link DuplicateEventIdError} on a reused event id — unless the append is a replay of one that
- * already succeeded, in which case the recorded events are returned.
+ * Runs one statement for `groups` and says what became of each. Throws only for errors that say
+ * nothing about the groups (a lost connection): then the outcome of the statement is unknown.
  */
-export async function appendToPostgres(pool: pg.Pool, requests: readonly PreparedRequest[]): Promise<AppendResult[]> {
-  const requestsJson = JSON.stringify(
-    requests.map((r, i) => ({ i, stream: r.stream, expected: encodeExpected(r.expectedVersion) })),
-  );
-  let n = 0;
-  const eventsJson = JSON.stringify(
-    requests.flatMap((r, i) =>
-      r.events.map((e, v) => ({
-        n: n++,
-        i,
-        v: v + 1,
-        event_id: e.eventId,
-        type: e.type,
-        schema_version: e.schemaVersion,
-        data: e.data,
-        correlation_id: e.correlationId,
-        causation_id: e.causationId,
-        traceparent: e.traceparent ?? null,
-        tracestate: e.tracestate ?? null,
-      })),
-    ),
-  );
-
-  let raceLost: PgError | undefined;
-  for (let attempt = 1; ; attempt++) {
-    let row: AppendRow;
-    try {
-      const result = await pool.query<AppendRow>({ name: 'lxr_events_append', text: APPEND_SQL, values: [requestsJson, eventsJson] });
-      row = result.rows[0]!;
-    } catch (error) {
-      const e = error as PgError;
-      if (e.code !== '23505') throw error;
-      if (e.constraint === 'events_stream_version_key') {
-        // A concurrent writer committed the version we computed. Run again: the version check now sees
-        // its events, and fails for a pinned expected version or succeeds after them for 'any'/'exists'.
-        raceLost = e;
-        if (attempt < MAX_ATTEMPTS) continue;
-        const request = requests.find((r) => isUnpinned(r.expectedVersion)) ?? requests[0]!;
-        const { rows } = await pool.query<{ version: number }>(
-          'select coalesce(max(stream_version), 0) as version from lxr_events.events where stream = $1',
-          [request.stream],
-        );
-        throw new WrongExpectedVersionError(request.stream, request.expectedVersion, rows[0]?.version ?? 0, { cause: e });
+export async function executeAppend(pool: pg.Pool, groups: readonly AppendGroup[]): Promise<AppendOutcome[]> {
+  const requests: { i: number; g: number; stream: string; expected: number }[] = [];
+  const events: object[] = [];
+  for (const [g, { requests: group }] of groups.entries()) {
+    for (const request of group) {
+      const i = requests.length;
+      requests.push({ i, g, stream: request.stream, expected: encodeExpected(request.expectedVersion) });
+      for (const [v, e] of request.events.entries()) {
+        events.push({
+          n: events.length,
+          i,
+          v: v + 1,
+          event_id: e.eventId,
+          type: e.type,
+          schema_version: e.schemaVersion,
+          data: e.data,
+          correlation_id: e.correlationId,
+          causation_id: e.causationId,
+          traceparent: e.traceparent ?? null,
+          tracestate: e.tracestate ?? null,
+        });
       }
-      if (e.constraint === 'events_event_id_key') {
-        const replay = await findReplay(pool, requests);
-        if (replay) return replay;
-        const id = /\(event_id\)=\(([0-9a-f-]+)\)/.exec(e.detail ?? '')?.[1];
-        const request = requests.find((r) => r.events.some((ev) => ev.eventId === id)) ?? requests[0]!;
-        throw new DuplicateEventIdError(id ?? request.events[0]?.eventId ?? '?', request.stream, { cause: e });
-      }
-      throw error;
     }
+  }
 
-    const current = new Map(row.streams.map(([i, version]) => [i, version]));
-    if (!row.ok) {
-      const replay = await findReplay(pool, requests);
-      if (replay) return replay;
-      for (const [i, request] of requests.entries()) {
-        const actual = current.get(i) ?? 0;
-        if (!satisfies(request.expectedVersion, actual)) {
-          throw new WrongExpectedVersionError(request.stream, request.expectedVersion, actual, raceLost && { cause: raceLost });
-        }
-      }
-      throw new Error('event store: append refused but every expected version was satisfied'); // unreachable
+  let row: AppendRow;
+  try {
+    const result = await pool.query<AppendRow>({
+      name: 'lxr_events_append',
+      text: APPEND_SQL,
+      values: [JSON.stringify(requests), JSON.stringify(events)],
+    });
+    row = result.rows[0]!;
+  } catch (error) {
+    const e = error as PgError;
+    if (e.code !== '23505') throw error;
+    if (e.constraint === 'events_stream_version_key') return groups.map(() => ({ kind: 'race', cause: e }));
+    if (groups.length > 1) return groups.map(() => ({ kind: 'alone', cause: e }));
+    if (e.constraint === 'events_event_id_key') return [await duplicateOrReplay(pool, groups[0]!.requests, e)];
+    throw error;
+  }
+
+  const current = new Map(row.streams ?? []);
+  const failed = new Set(row.failed ?? []);
+  const positions = new Map(row.events ?? []);
+  const timestamp = (row.recorded_at ?? new Date()).toISOString();
+  let i = 0;
+  const outcomes: AppendOutcome[] = [];
+  for (const [g, { requests: group, raceCause }] of groups.entries()) {
+    const first = i;
+    i += group.length;
+    if (failed.has(g)) {
+      outcomes.push(await conflictOrReplay(pool, group, (k) => current.get(first + k) ?? 0, raceCause));
+      continue;
     }
-
-    const positions = new Map(row.events ?? []);
-    const timestamp = (row.recorded_at ?? new Date()).toISOString();
-    return requests.map((request, i) => {
-      const base = current.get(i) ?? 0;
-      const events = request.events.map((event, v) =>
+    const results = group.map((request, k) => {
+      const base = current.get(first + k) ?? 0;
+      const recorded = request.events.map((event, v) =>
         recordEvent(request.stream, event, base + v + 1, positions.get(event.eventId)!, timestamp),
       );
-      return { stream: request.stream, streamVersion: base + events.length, events };
+      return { stream: request.stream, streamVersion: base + recorded.length, events: recorded };
     });
+    outcomes.push({ kind: 'done', results });
   }
+  return outcomes;
 }
 
 function encodeExpected(expected: ExpectedVersion): number {
@@ -161,17 +165,58 @@ function encodeExpected(expected: ExpectedVersion): number {
   }
 }
 
-/** The recorded events when every request is a replay of an append that already succeeded. */
-async function findReplay(pool: pg.Pool, requests: readonly PreparedRequest[]): Promise<AppendResult[] | undefined> {
-  if (!requests.every((r) => r.events.length > 0 && r.events.every((e) => e.eventIdGiven))) return undefined;
-  const ids = requests.flatMap((r) => r.events.map((e) => e.eventId));
+/** A group refused by the version check: a replay of an earlier success, or a conflict. */
+async function conflictOrReplay(
+  pool: pg.Pool,
+  group: readonly PreparedRequest[],
+  currentOf: (k: number) => number,
+  raceCause: Error | undefined,
+): Promise<AppendOutcome> {
+  const replay = await findReplay(pool, group);
+  if (replay) return { kind: 'done', results: replay };
+  for (const [k, request] of group.entries()) {
+    const actual = currentOf(k);
+    if (!satisfies(request.expectedVersion, actual)) {
+      // After a lost race the conflict was first seen as a unique violation: keep it as the cause.
+      const options = raceCause && { cause: raceCause };
+      return { kind: 'failed', error: new WrongExpectedVersionError(request.stream, request.expectedVersion, actual, options) };
+    }
+  }
+  return { kind: 'race', cause: new Error('append refused although every expected version held') };
+}
+
+/** A group that hit the event id index: a replay of an earlier success, or a duplicate id. */
+async function duplicateOrReplay(pool: pg.Pool, group: readonly PreparedRequest[], cause: PgError): Promise<AppendOutcome> {
+  const replay = await findReplay(pool, group);
+  if (replay) return { kind: 'done', results: replay };
+  const id = /\(event_id\)=\(([0-9a-f-]+)\)/.exec(cause.detail ?? '')?.[1];
+  const request = group.find((r) => r.events.some((e) => e.eventId === id)) ?? group[0]!;
+  return {
+    kind: 'failed',
+    error: new DuplicateEventIdError(id ?? request.events[0]?.eventId ?? '?', request.stream, { cause }),
+  };
+}
+
+/** The recorded events when every request of the group is a replay of an append that succeeded. */
+async function findReplay(pool: pg.Pool, group: readonly PreparedRequest[]): Promise<AppendResult[] | undefined> {
+  if (!group.every((r) => r.events.length > 0 && r.events.every((e) => e.eventIdGiven))) return undefined;
+  const ids = group.flatMap((r) => r.events.map((e) => e.eventId));
   const { rows } = await pool.query<EventRow>(EVENTS_BY_ID_SQL, [ids]);
   const recorded: RecordedEvent[] = rows.map(toRecordedEvent);
   const results: AppendResult[] = [];
-  for (const request of requests) {
+  for (const request of group) {
     const events = replayOf(request, recorded);
     if (!events) return undefined;
     results.push({ stream: request.stream, streamVersion: events.at(-1)!.metadata.streamVersion, events });
   }
   return results;
+}
+
+/** A stream's current version, for the error after the retries of a lost race run out. */
+export async function currentVersion(pool: pg.Pool, stream: string): Promise<number> {
+  const { rows } = await pool.query<{ version: number }>(
+    'select coalesce(max(stream_version), 0) as version from lxr_events.events where stream = $1',
+    [stream],
+  );
+  return rows[0]?.version ?? 0;
 }

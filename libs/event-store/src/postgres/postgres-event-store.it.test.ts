@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { type PostgresServer, startPostgres } from '@lxr/testkit';
 import { NO_MIGRATIONS, sql } from 'kysely';
 import pg from 'pg';
+import { WrongExpectedVersionError } from '../errors.js';
 import { eventStoreContract } from '../event-store.contract.js';
 import { createEventStoreMigrator } from './migrator.js';
 import { createPostgresEventStore } from './postgres-event-store.js';
@@ -117,6 +118,90 @@ describe('PostgreSQL event store', () => {
       all.map((e) => e.metadata.position),
       expected.rows.map((r) => r.p),
     );
+  });
+
+  test('a conflict with a writer in another process is found as a unique violation and typed', async (t) => {
+    // Separate stores (separate pools) do not share an append queue: only PostgreSQL orders them.
+    const stores = Array.from({ length: 6 }, () => createPostgresEventStore({ connectionString: server.url }));
+    t.after(() => Promise.all(stores.map((s) => s.close())));
+    const stream = `cross-process-${Date.now()}`;
+    let raced = 0;
+    for (let version = 0; version < 6; version++) {
+      const outcomes = await Promise.allSettled(
+        stores.map((s, w) => s.append(stream, version, [{ type: 'W', data: { w }, correlationId: 'c' }])),
+      );
+      const won = outcomes.filter((o) => o.status === 'fulfilled');
+      assert.equal(won.length, 1, `exactly one store wins version ${version + 1}`);
+      for (const o of outcomes) {
+        if (o.status === 'fulfilled') continue;
+        assert.ok(o.reason instanceof WrongExpectedVersionError, String(o.reason));
+        assert.equal(o.reason.actual, version + 1);
+        if ((o.reason.cause as { code?: string } | undefined)?.code === '23505') raced++;
+      }
+    }
+    t.diagnostic(`${raced} conflicts were first seen as unique violations`);
+
+    // Deterministically: another session inserts the next version and holds it uncommitted; our
+    // append computes the same version, waits on the index, and fails once the other commits.
+    const other = new pg.Client({ connectionString: server.url });
+    await other.connect();
+    t.after(() => other.end());
+    await other.query('begin');
+    await other.query(
+      `insert into lxr_events.events (event_id, stream, stream_version, type, schema_version, data, correlation_id)
+       values (gen_random_uuid(), $1, 7, 'Other', 1, '{}', 'c')`,
+      [stream],
+    );
+    const pending = stores[0]!.append(stream, 6, [{ type: 'Mine', data: {}, correlationId: 'c' }]);
+    await new Promise((r) => setTimeout(r, 200));
+    await other.query('commit');
+    const error = await pending.catch((e: unknown) => e);
+    assert.ok(error instanceof WrongExpectedVersionError, String(error));
+    assert.deepEqual([error.expected, error.actual], [6, 7]);
+    assert.equal((error.cause as { code?: string }).code, '23505', 'the cause is the unique violation');
+    const anyResults = await Promise.all(
+      stores.flatMap((s, w) =>
+        [0, 1, 2].map((i) => s.append(stream, 'any', [{ type: 'A', data: { w, i }, correlationId: 'c' }])),
+      ),
+    );
+    assert.deepEqual(
+      anyResults.map((r) => r.streamVersion).sort((a, b) => a - b),
+      Array.from({ length: 18 }, (_, i) => i + 8),
+    );
+  });
+
+  test('concurrent calls share statements (group commit) and each stays all-or-nothing', async (t) => {
+    const store = createPostgresEventStore({ connectionString: server.url, appendQueue: { concurrency: 1 } });
+    t.after(() => store.close());
+    const prefix = `group-${Date.now()}`;
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.append(`${prefix}-${i}`, 'no-stream', [{ type: 'S', data: i, correlationId: 'c' }])),
+    );
+    // Even calls conflict on their second stream; odd ones succeed. All are queued together.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        store.appendMany([
+          { stream: `${prefix}-new-${i}`, expectedVersion: 'no-stream', events: [{ type: 'N', data: i, correlationId: 'c' }] },
+          { stream: `${prefix}-${i}`, expectedVersion: i % 2 === 0 ? 0 : 1, events: [{ type: 'M', data: i, correlationId: 'c' }] },
+        ]),
+      ),
+    );
+    for (const [i, o] of outcomes.entries()) {
+      if (i % 2 === 0) {
+        assert.equal(o.status, 'rejected');
+        assert.equal(await store.streamVersion(`${prefix}-new-${i}`), 0, `call ${i} appended nothing`);
+      } else {
+        assert.equal(o.status, 'fulfilled');
+        assert.equal(await store.streamVersion(`${prefix}-${i}`), 2);
+      }
+    }
+    const { rows } = await store.pool.query<{ transactions: number; events: number }>(
+      `select count(distinct transaction_id)::int as transactions, count(*)::int as events
+       from lxr_events.events where stream like $1`,
+      [`${prefix}-%`],
+    );
+    assert.equal(rows[0]!.events, 10 + 5 * 2);
+    assert.ok(rows[0]!.transactions < 15, `20 successful calls committed in ${rows[0]!.transactions} transactions`);
   });
 
   test('appends notify lxr_events in their transaction', async (t) => {

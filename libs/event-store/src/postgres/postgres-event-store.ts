@@ -12,7 +12,7 @@ import type {
   ReadStreamOptions,
 } from '../event-store.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { appendToPostgres } from './append.js';
+import { AppendQueue, type AppendQueueOptions } from './append-queue.js';
 import { openPool, type PostgresConnection } from './connection.js';
 import type { Database } from './database.js';
 import { migrateEventStore } from './migrator.js';
@@ -21,13 +21,17 @@ import { cursorAt, readAfter, toRecordedEvent } from './read.js';
 
 export type PostgresEventStoreOptions = PostgresConnection & {
   readonly logger?: Logger;
+  /** How concurrent appends share statements (group commit); the defaults suit most uses. */
+  readonly appendQueue?: AppendQueueOptions;
 };
 
 /**
  * The event log in PostgreSQL (`lxr_events.events`).
  *
- * - Appends are one statement each (one round trip, one transaction, however many streams): the
- *   expected-version check, the inserts and `pg_notify('lxr_events', …)` commit together.
+ * - An append is one statement (one round trip, one transaction, however many streams): the
+ *   expected-version checks, the inserts and `pg_notify('lxr_events', …)` commit together.
+ *   Appends made while earlier ones are in flight leave together in the next statement (group
+ *   commit, see {@link AppendQueueOptions}); each stays all-or-nothing on its own.
  * - `readAll` returns events **in commit order, not in numeric position order**: it reads only rows
  *   of transactions older than every running transaction (`pg_snapshot_xmin`) and orders them by
  *   `(transaction_id, position)`, so an event whose transaction took an earlier position but commits
@@ -61,6 +65,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
   const { pool, owned } = openPool(options, logger);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const notifications = createAppendNotifications({ connection: { pool }, logger });
+  const queue = new AppendQueue(pool, options.appendQueue);
   let closed = false;
   const ensureOpen = () => {
     if (closed) throw new EventStoreClosedError('PostgreSQL event store');
@@ -68,7 +73,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
 
   const appendMany = async (requests: readonly AppendRequest[]): Promise<readonly AppendResult[]> => {
     ensureOpen();
-    return appendToPostgres(pool, prepareAppend(requests));
+    const prepared = prepareAppend(requests);
+    if (prepared.length === 0) return [];
+    return queue.append(prepared);
   };
 
   return {
@@ -128,6 +135,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     async close() {
       if (closed) return;
       closed = true;
+      await queue.drained();
       await notifications.close();
       if (owned) await db.destroy();
     },

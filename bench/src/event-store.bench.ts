@@ -1,0 +1,185 @@
+import { eventSubject, isKnownEventType, type NewEvent, type RecordedEvent, uuidv7 } from '@lxr/events';
+import {
+  createOutboxRelay,
+  createPostgresEventStore,
+  type PostgresEventStore,
+  RECOMMENDED_POSTGRES_SETTINGS,
+} from '@lxr/event-store';
+import { type NatsServer, type PostgresServer, startNats, startPostgres } from '@lxr/testkit';
+import { connect, JSONCodec, nanos } from 'nats';
+import { type BenchRow, type BenchSection, formatInt, formatMs, quantile } from './bench.js';
+
+const THROUGHPUT_MS = Number(process.env['LXR_BENCH_THROUGHPUT_MS'] ?? 3_000);
+const LATENCY_MS = Number(process.env['LXR_BENCH_LATENCY_MS'] ?? 10_000);
+const LATENCY_RATE = 1_000;
+const THROUGHPUT_GOAL = 5_000;
+const P99_GOAL_MS = 10;
+
+const codec = JSONCodec<RecordedEvent>();
+const subjectOf = (e: RecordedEvent) =>
+  isKnownEventType(e.type) ? eventSubject(e.type) : `lxr.events.bench.${e.type}`;
+
+function newEvent(i: number, eventId?: string): NewEvent {
+  return {
+    type: 'BenchEventRecorded',
+    data: { i, note: 'a payload of typical size for a lifecycle event', labels: { app: 'bench', tier: 'x' } },
+    correlationId: 'bench',
+    ...(eventId === undefined ? {} : { eventId }),
+  };
+}
+
+/** Appends as fast as `writers` concurrent writers can, each to its own stream, for `ms`. */
+async function throughput(store: PostgresEventStore, writers: number, batch: number, ms: number, run: number) {
+  const deadline = performance.now() + ms;
+  const latencies: number[] = [];
+  const counts = await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const stream = `tp-${run}-${w}`;
+      let version = 0;
+      while (performance.now() < deadline) {
+        const events = Array.from({ length: batch }, (_, k) => newEvent(version + k));
+        const t0 = performance.now();
+        const result = await store.append(stream, version, events);
+        latencies.push(performance.now() - t0);
+        version = result.streamVersion;
+      }
+      return version;
+    }),
+  );
+  const events = counts.reduce((a, b) => a + b, 0);
+  return { eventsPerSecond: (events * 1000) / ms, p99: quantile(latencies, 0.99), p50: quantile(latencies, 0.5) };
+}
+
+/** Appends at a steady rate while a relay publishes to JetStream; measures append → delivered. */
+async function latency(store: PostgresEventStore, natsUrl: string, pgUrl: string, ms: number, log: (l: string) => void) {
+  const nc = await connect({ servers: natsUrl });
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'LXR_EVENTS', subjects: ['lxr.events.>'], duplicate_window: nanos(120_000) });
+  const relay = createOutboxRelay({
+    connectionString: pgUrl,
+    publish: async (event) => {
+      await js.publish(subjectOf(event), codec.encode(event), { msgID: event.metadata.eventId });
+    },
+  });
+  const sentAt = new Map<string, number>();
+  const delivered: number[] = [];
+  const appendLatencies: number[] = [];
+  let measuring = false;
+  const consumer = await js.consumers.get('LXR_EVENTS');
+  const messages = await consumer.consume();
+  const consuming = (async () => {
+    for await (const m of messages) {
+      const id = m.headers?.get('Nats-Msg-Id');
+      const t0 = id ? sentAt.get(id) : undefined;
+      if (t0 !== undefined) {
+        if (measuring) delivered.push(performance.now() - t0);
+        sentAt.delete(id!);
+      }
+    }
+  })();
+  try {
+    await relay.start();
+    const drive = async (durationMs: number, record: boolean) => {
+      const start = performance.now();
+      let sent = 0;
+      const inflight = new Set<Promise<void>>();
+      while (performance.now() - start < durationMs) {
+        const due = Math.floor(((performance.now() - start) * LATENCY_RATE) / 1000);
+        for (; sent < due; sent++) {
+          const eventId = uuidv7();
+          const t0 = performance.now();
+          sentAt.set(eventId, t0);
+          const p = store
+            .append(`lat-${eventId}`, 'no-stream', [newEvent(sent, eventId)])
+            .then(() => {
+              if (record) appendLatencies.push(performance.now() - t0);
+            })
+            .finally(() => inflight.delete(p));
+          inflight.add(p);
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await Promise.all(inflight);
+      return sent;
+    };
+    await drive(1_000, false); // warm-up: connections, prepared statements, JIT
+    await new Promise((r) => setTimeout(r, 200));
+    measuring = true;
+    const sent = await drive(ms, true);
+    const deadline = performance.now() + 10_000;
+    while (delivered.length < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    measuring = false;
+    log(`latency: ${sent} sent, ${delivered.length} delivered, relay published ${relay.published}`);
+    return { sent, delivered, appendLatencies };
+  } finally {
+    await relay.stop();
+    await messages.close();
+    await consuming;
+    await nc.close();
+  }
+}
+
+async function applySettings(server: PostgresServer, store: PostgresEventStore): Promise<void> {
+  for (const [name, value] of Object.entries(RECOMMENDED_POSTGRES_SETTINGS)) {
+    await store.pool.query(`alter system set ${name} = '${value}'`);
+  }
+  // Some settings (shared_buffers, wal_buffers) only take effect on a restart.
+  await store.pool.end().catch(() => {});
+  await server.stop();
+  await server.start();
+}
+
+export const eventStoreBench: BenchSection = {
+  id: 'event-store',
+  title: 'Event store (PostgreSQL + outbox relay → JetStream)',
+  setup:
+    'Real PostgreSQL (initdb in a temp dir, fsync=on, synchronous_commit=on, the settings of ' +
+    '`RECOMMENDED_POSTGRES_SETTINGS`) and nats-server with JetStream (file storage), on this machine. ' +
+    `Throughput: each writer appends to its own stream with a numeric expected version, ${THROUGHPUT_MS / 1000} s per row. ` +
+    `Latency: ${LATENCY_RATE} events/s for ${LATENCY_MS / 1000} s (after a 1 s warm-up), one append per event, ` +
+    'the outbox relay in the same process publishing with msgID, an ordered JetStream consumer in the same process; ' +
+    'measured from the append call to delivery.',
+  async run(log) {
+    let postgres: PostgresServer | undefined;
+    let nats: NatsServer | undefined;
+    let store: PostgresEventStore | undefined;
+    try {
+      [postgres, nats] = await Promise.all([startPostgres({ fsync: true }), startNats()]);
+      const settingsStore = createPostgresEventStore({ connectionString: postgres.url });
+      await applySettings(postgres, settingsStore);
+      store = createPostgresEventStore({ connectionString: postgres.url, maxConnections: 40 });
+      await store.migrate();
+      const rows: BenchRow[] = [];
+      let run = 0;
+      for (const batch of [1, 10]) {
+        for (const writers of [1, 8, 32]) {
+          const r = await throughput(store, writers, batch, THROUGHPUT_MS, run++);
+          log(`append ${writers} writers × ${batch}: ${formatInt(r.eventsPerSecond)} events/s`);
+          rows.push({
+            name: `append: ${writers} writer${writers > 1 ? 's' : ''}, ${batch} event${batch > 1 ? 's' : ''}/append`,
+            result: `${formatInt(r.eventsPerSecond)} events/s`,
+            goal: `≥ ${formatInt(THROUGHPUT_GOAL)} events/s`,
+            met: r.eventsPerSecond >= THROUGHPUT_GOAL,
+            notes: `append p50 ${formatMs(r.p50)}, p99 ${formatMs(r.p99)}`,
+          });
+        }
+      }
+      const { sent, delivered, appendLatencies } = await latency(store, nats.url, postgres.url, LATENCY_MS, log);
+      const p = (q: number) => quantile(delivered, q);
+      rows.push({
+        name: `append → delivered at ${formatInt(LATENCY_RATE)} events/s (${formatInt(sent)} events)`,
+        result: `p50 ${formatMs(p(0.5))}, p95 ${formatMs(p(0.95))}, p99 ${formatMs(p(0.99))}`,
+        goal: `p99 ≤ ${P99_GOAL_MS} ms`,
+        met: delivered.length === sent && p(0.99) <= P99_GOAL_MS,
+        notes:
+          `max ${formatMs(p(1))}; ${formatInt(delivered.length)}/${formatInt(sent)} delivered; ` +
+          `append alone p50 ${formatMs(quantile(appendLatencies, 0.5))}, p99 ${formatMs(quantile(appendLatencies, 0.99))}`,
+      });
+      return rows;
+    } finally {
+      await store?.close().catch(() => {});
+      await Promise.all([postgres?.dispose(), nats?.dispose()]);
+    }
+  },
+};
