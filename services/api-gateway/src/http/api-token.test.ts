@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ensureApiToken } from './api-token.js';
+
+describe('ensureApiToken', () => {
+  it('creates 32 random bytes as hex, mode 0600 in a 0700 directory, then keeps them', async () => {
+    const home = path.join(await mkdtemp(path.join(tmpdir(), 'lxr-token-')), 'home');
+    const first = await ensureApiToken(home);
+    assert.match(first.token, /^[0-9a-f]{64}$/);
+    assert.equal(first.created, true);
+    assert.equal((await stat(first.file)).mode & 0o777, 0o600);
+    assert.equal((await stat(home)).mode & 0o777, 0o700);
+    const again = await ensureApiToken(home);
+    assert.deepEqual([again.token, again.created], [first.token, false]);
+  });
+
+  it('agrees on one token when started twice at once, and tightens a loosened file', async () => {
+    const home = await mkdtemp(path.join(tmpdir(), 'lxr-token-'));
+    const [a, b] = await Promise.all([ensureApiToken(home), ensureApiToken(home)]);
+    assert.equal(a.token, b.token);
+    await chmod(a.file, 0o644);
+    await ensureApiToken(home);
+    assert.equal((await stat(a.file)).mode & 0o777, 0o600);
+  });
+
+  it('refuses a file that is not a token', async () => {
+    const home = await mkdtemp(path.join(tmpdir(), 'lxr-token-'));
+    await writeFile(path.join(home, 'api-token'), 'hello');
+    await assert.rejects(ensureApiToken(home), /does not hold 64 hex characters/);
+  });
+});
