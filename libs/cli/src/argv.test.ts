@@ -13,18 +13,32 @@ const specs: FlagSpec[] = [
 
 describe('parseArgs', () => {
   it('reads long, short, grouped and attached flags', () => {
-    const args = parseArgs(['--name', 'web', '-e', 'A=1', '--env=B=2', '-eC=3', '-aq', '-m512m', 'img'], specs);
-    assert.deepEqual(args.flags, { name: 'web', env: ['A=1', 'B=2', 'C=3'], all: true, quiet: true, memory: '512m' });
+    const args = parseArgs(
+      ['--name', 'web', '-e', 'A=1', '--env=B=2', '-eC=3', '-aq', '-m512m', 'img'],
+      specs,
+    );
+    assert.deepEqual(args.flags, {
+      name: 'web',
+      env: ['A=1', 'B=2', 'C=3'],
+      all: true,
+      quiet: true,
+      memory: '512m',
+    });
     assert.deepEqual(args.positionals, ['img']);
   });
 
   it('takes --flag=value for booleans and the last value for repeated strings', () => {
-    assert.deepEqual(parseArgs(['--all=false', '--name', 'a', '--name=b'], specs).flags, { all: false, name: 'b' });
+    assert.deepEqual(parseArgs(['--all=false', '--name', 'a', '--name=b'], specs).flags, {
+      all: false,
+      name: 'b',
+    });
   });
 
   it('ends flags at -- and, when asked, at the first positional', () => {
     assert.deepEqual(parseArgs(['-a', '--', '-q', 'x'], specs).positionals, ['-q', 'x']);
-    const create = parseArgs(['-e', 'A=1', 'busybox', 'ls', '-l', '--name', 'x'], specs, { stopAtFirstPositional: true });
+    const create = parseArgs(['-e', 'A=1', 'busybox', 'ls', '-l', '--name', 'x'], specs, {
+      stopAtFirstPositional: true,
+    });
     assert.deepEqual(create.positionals, ['busybox', 'ls', '-l', '--name', 'x']);
     assert.deepEqual(create.flags, { env: ['A=1'] });
     assert.deepEqual(parseArgs(['-'], specs).positionals, ['-']);

@@ -42,7 +42,11 @@ export const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', kind: 'boolean', 
  * @example
  * parseArgs(['-e', 'A=1', '--name', 'web', 'nginx'], createFlags) // → { flags: { env: ['A=1'], name: 'web' }, positionals: ['nginx'] }
  */
-export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], options: ParseOptions = {}): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  options: ParseOptions = {},
+): ParsedArgs {
   const all = [...specs, HELP_FLAG];
   const byLong = new Map(all.map((s) => [s.name, s]));
   const byShort = new Map(all.filter((s) => s.short).map((s) => [s.short!, s]));
@@ -51,7 +55,9 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
 
   const set = (spec: FlagSpec, value: string | boolean, shown: string) => {
     if (spec.kind === 'list') {
-      ((flags[spec.name] ??= []) as string[]).push(String(value));
+      const list = (flags[spec.name] as string[] | undefined) ?? [];
+      list.push(String(value));
+      flags[spec.name] = list;
     } else if (spec.kind === 'boolean' && typeof value === 'string') {
       if (value !== 'true' && value !== 'false') {
         throw new UsageError(`invalid argument "${value}" for "${shown}" flag: expected true or false`);

@@ -64,31 +64,48 @@ before(async () => {
     requests.at(-1)!.body = req.body;
     const body = req.body as { name?: string };
     if (body.name === 'taken') {
-      return reply.status(409).type('application/problem+json').send(
-        problem(409, 'CONTAINER_NAME_TAKEN', 'the container name "taken" is already in use by container abc; remove that container or choose another name'),
-      );
+      return reply
+        .status(409)
+        .type('application/problem+json')
+        .send(
+          problem(
+            409,
+            'CONTAINER_NAME_TAKEN',
+            'the container name "taken" is already in use by container abc; remove that container or choose another name',
+          ),
+        );
     }
     return reply.status(201).send({ ...container, name: body.name ?? 'focused_turing' });
   });
   server.get('/v1/containers', async () => [container]);
   server.get('/v1/containers/:ref', async (req, reply) => {
     const { ref } = req.params as { ref: string };
-    if (ref !== 'goCon') return reply.status(404).type('application/problem+json').send(problem(404, 'CONTAINER_NOT_FOUND', `no such container: ${ref}`));
+    if (ref !== 'goCon')
+      return reply
+        .status(404)
+        .type('application/problem+json')
+        .send(problem(404, 'CONTAINER_NOT_FOUND', `no such container: ${ref}`));
     return { ...container, events: [event(1, 'ContainerRequested', { containerId: ID, name: 'goCon' })] };
   });
   server.delete('/v1/containers/:ref', async (req, reply) => {
     const { ref } = req.params as { ref: string };
-    if (ref !== 'goCon') return reply.status(404).type('application/problem+json').send(problem(404, 'CONTAINER_NOT_FOUND', `no such container: ${ref}`));
+    if (ref !== 'goCon')
+      return reply
+        .status(404)
+        .type('application/problem+json')
+        .send(problem(404, 'CONTAINER_NOT_FOUND', `no such container: ${ref}`));
     return { id: ID, name: 'goCon' };
   });
   server.get('/v1/events', async (_req, reply) => {
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream' });
     reply.raw.write(': live\nid: 0\n\n');
-    for (const [i, [type, data]] of ([
-      ['ContainerNameReserved', { containerId: ID, name: 'goCon' }],
-      ['ContainerRequested', { containerId: ID, name: 'goCon', image: 'golang', env: [] }],
-    ] as const).entries()) {
+    for (const [i, [type, data]] of (
+      [
+        ['ContainerNameReserved', { containerId: ID, name: 'goCon' }],
+        ['ContainerRequested', { containerId: ID, name: 'goCon', image: 'golang', env: [] }],
+      ] as const
+    ).entries()) {
       const e = event(i + 1, type, data);
       reply.raw.write(`id: ${i + 1}\nevent: ${type}\ndata: ${JSON.stringify(e)}\n\n`);
     }
@@ -109,8 +126,23 @@ const composeStatus: ComposeStatus = {
   lxrHome: '/tmp/lxr',
   startedAt: '2026-11-29T11:00:00.000Z',
   services: [
-    { name: 'nats', state: 'ready', pid: 101, restarts: 0, since: '2026-11-29T11:58:00.000Z', logFile: '/tmp/lxr/logs/nats.log' },
-    { name: 'api-gateway', state: 'restarting', pid: null, restarts: 2, since: '2026-11-29T11:59:00.000Z', logFile: '/tmp/lxr/logs/api-gateway.log', lastError: 'exited with code 1' },
+    {
+      name: 'nats',
+      state: 'ready',
+      pid: 101,
+      restarts: 0,
+      since: '2026-11-29T11:58:00.000Z',
+      logFile: '/tmp/lxr/logs/nats.log',
+    },
+    {
+      name: 'api-gateway',
+      state: 'restarting',
+      pid: null,
+      restarts: 2,
+      since: '2026-11-29T11:59:00.000Z',
+      logFile: '/tmp/lxr/logs/api-gateway.log',
+      lastError: 'exited with code 1',
+    },
   ],
 };
 
@@ -120,7 +152,11 @@ interface Run {
   stderr: string;
 }
 
-async function lxr(argv: string[], overrides: Partial<CliContext> = {}, signal = new AbortController().signal): Promise<Run> {
+async function lxr(
+  argv: string[],
+  overrides: Partial<CliContext> = {},
+  signal = new AbortController().signal,
+): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const ctx: CliContext = {
@@ -146,7 +182,8 @@ describe('lxr', () => {
   it('prints help and its version', async () => {
     const help = await lxr(['--help']);
     assert.equal(help.code, 0);
-    for (const verb of ['up', 'down', 'status', 'create', 'ps', 'inspect', 'rm', 'events']) assert.match(help.stdout, new RegExp(`\\n  ${verb} `));
+    for (const verb of ['up', 'down', 'status', 'create', 'ps', 'inspect', 'rm', 'events'])
+      assert.match(help.stdout, new RegExp(`\\n  ${verb} `));
     assert.deepEqual(await lxr(['--version']), { code: 0, stdout: 'lxr version 9.9.9\n', stderr: '' });
     const createHelp = await lxr(['create', '--help']);
     assert.match(createHelp.stdout, /Usage: {2}lxr create \[OPTIONS\] IMAGE \[COMMAND\] \[ARG\.\.\.\]/);
@@ -155,7 +192,15 @@ describe('lxr', () => {
   });
 
   it('exits 125 on usage errors, pointing at --help', async () => {
-    for (const argv of [['bogus'], ['ps', '--bogus'], ['create'], ['rm'], ['ps', 'extra'], ['create', '--memory', 'lots', 'x'], ['ps', '--format', 'yaml']]) {
+    for (const argv of [
+      ['bogus'],
+      ['ps', '--bogus'],
+      ['create'],
+      ['rm'],
+      ['ps', 'extra'],
+      ['create', '--memory', 'lots', 'x'],
+      ['ps', '--format', 'yaml'],
+    ]) {
       const run = await lxr(argv);
       assert.equal(run.code, 125, argv.join(' '));
       assert.match(run.stderr, /See 'lxr( \w+)? --help'\./);
@@ -164,10 +209,32 @@ describe('lxr', () => {
   });
 
   it('create sends docker-style flags and prints the full id', async () => {
-    const run = await lxr(
-      ['create', '--name', 'goCon', '-e', 'A=1', '-e', 'HOME_DIR', '-e', 'UNSET', '--label', 'team=x', '--memory', '512m',
-        '--cpus', '1.5', '--pids-limit', '100', '--no-ide', '--node', 'node-1', 'golang', 'sleep', '-x', 'inf'],
-    );
+    const run = await lxr([
+      'create',
+      '--name',
+      'goCon',
+      '-e',
+      'A=1',
+      '-e',
+      'HOME_DIR',
+      '-e',
+      'UNSET',
+      '--label',
+      'team=x',
+      '--memory',
+      '512m',
+      '--cpus',
+      '1.5',
+      '--pids-limit',
+      '100',
+      '--no-ide',
+      '--node',
+      'node-1',
+      'golang',
+      'sleep',
+      '-x',
+      'inf',
+    ]);
     assert.deepEqual(run, { code: 0, stdout: `${ID}\n`, stderr: '' });
     const req = requests[0]!;
     assert.deepEqual(req.body, {
@@ -188,7 +255,10 @@ describe('lxr', () => {
     const run = await lxr(['create', '--name', 'taken', 'golang']);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.match(run.stderr, /^Error: the container name "taken" is already in use .* choose another name\n$/);
+    assert.match(
+      run.stderr,
+      /^Error: the container name "taken" is already in use .* choose another name\n$/,
+    );
   });
 
   it('ps prints docker-like columns, ids, or JSON lines', async () => {
@@ -221,14 +291,31 @@ describe('lxr', () => {
 
   it('events follows the log until interrupted, as text or JSON', async () => {
     for (const [argv, check] of [
-      [['events', '--filter', 'container=goCon'], (out: string) => assert.match(out, /^2026-11-29T11:57:02.000Z ContainerRequested 3f2a00000000 \(name=goCon, image=golang\)$/m)],
-      [['events', '--since', '0', '--format', 'json'], (out: string) => assert.equal(JSON.parse(out.split('\n')[1]!).type, 'ContainerRequested')],
+      [
+        ['events', '--filter', 'container=goCon'],
+        (out: string) =>
+          assert.match(
+            out,
+            /^2026-11-29T11:57:02.000Z ContainerRequested 3f2a00000000 \(name=goCon, image=golang\)$/m,
+          ),
+      ],
+      [
+        ['events', '--since', '0', '--format', 'json'],
+        (out: string) => assert.equal(JSON.parse(out.split('\n')[1]!).type, 'ContainerRequested'),
+      ],
     ] as const) {
       const abort = new AbortController();
       let out = '';
       const running = lxr(
         argv as unknown as string[],
-        { stdout: { write: (s: string) => { out += s; if (out.split('\n').length > 2) abort.abort(); } } },
+        {
+          stdout: {
+            write: (s: string) => {
+              out += s;
+              if (out.split('\n').length > 2) abort.abort();
+            },
+          },
+        },
         abort.signal,
       );
       const run = await running;
@@ -248,7 +335,10 @@ describe('lxr', () => {
     await new Promise((r) => closed.close(r));
     const run = await lxr(['ps'], { client: async () => createClient({ url: `http://127.0.0.1:${port}` }) });
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^Error: cannot reach the lxr API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\); .*`lxr up`/);
+    assert.match(
+      run.stderr,
+      /^Error: cannot reach the lxr API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\); .*`lxr up`/,
+    );
   });
 
   it('status prints the services and exits 1 when one is not ready or lxr is down', async () => {
@@ -260,8 +350,13 @@ describe('lxr', () => {
         'nats          ready        101   0          2 minutes\n' +
         'api-gateway   restarting   -     2          -\n',
     );
-    assert.match(run.stderr, /not ready: api-gateway \(restarting: exited with code 1; log \/tmp\/lxr\/logs\/api-gateway\.log\)/);
-    const down = await lxr(['status'], { compose: { up: async () => composeStatus, down: async () => {}, status: async () => null } });
+    assert.match(
+      run.stderr,
+      /not ready: api-gateway \(restarting: exited with code 1; log \/tmp\/lxr\/logs\/api-gateway\.log\)/,
+    );
+    const down = await lxr(['status'], {
+      compose: { up: async () => composeStatus, down: async () => {}, status: async () => null },
+    });
     assert.equal(down.code, 1);
     assert.match(down.stderr, /lxr is not running .*`lxr up`/);
   });
@@ -271,8 +366,14 @@ describe('lxr', () => {
     const run = await lxr(['up'], {
       compose: {
         async up(options) {
-          options.onProgress?.({ ...composeStatus, services: composeStatus.services.map((s) => ({ ...s, state: 'starting' })) });
-          const ready = { ...composeStatus, services: composeStatus.services.map((s) => ({ ...s, state: 'ready' as const })) };
+          options.onProgress?.({
+            ...composeStatus,
+            services: composeStatus.services.map((s) => ({ ...s, state: 'starting' })),
+          });
+          const ready = {
+            ...composeStatus,
+            services: composeStatus.services.map((s) => ({ ...s, state: 'ready' as const })),
+          };
           options.onProgress?.(ready);
           return ready;
         },
@@ -284,7 +385,15 @@ describe('lxr', () => {
     });
     assert.equal(run.code, 0);
     assert.match(run.stdout, /^ ✔ nats {9}ready {6}0\.0s\n ✔ api-gateway {2}ready {6}0\.0s\nlxr is up/);
-    assert.equal((await lxr(['down', '--purge'], { compose: { up: async () => composeStatus, down: async (o) => void (downOptions = o), status: async () => composeStatus } })).code, 0);
+    const compose: CliContext['compose'] = {
+      up: async () => composeStatus,
+      down: async (options) => {
+        downOptions = options;
+      },
+      status: async () => composeStatus,
+    };
+    const down = await lxr(['down', '--purge'], { compose });
+    assert.deepEqual([down.code, down.stdout], [0, 'lxr is down; removed its data under /tmp/lxr\n']);
     assert.deepEqual(downOptions, { lxrHome: '/tmp/lxr', purge: true });
   });
 });

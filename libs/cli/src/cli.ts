@@ -1,6 +1,6 @@
 import { parseArgs } from './argv.js';
-import { commands } from './commands/index.js';
 import type { Command } from './commands/command.js';
+import { commands } from './commands/index.js';
 import type { CliContext } from './context.js';
 import { describeError, ExitCode, UsageError } from './errors.js';
 import { commandHelp, mainHelp } from './help.js';
@@ -34,7 +34,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   const command = byName.get(first);
   if (!command) return usage(ctx, `'${first}' is not a lxr command.`, undefined);
   try {
-    const args = parseArgs(rest, command.flags, { stopAtFirstPositional: command.stopAtFirstPositional ?? false });
+    const args = parseArgs(rest, command.flags, {
+      stopAtFirstPositional: command.stopAtFirstPositional ?? false,
+    });
     if (args.flags['help'] === true) {
       ctx.stdout.write(commandHelp(command));
       return ExitCode.Ok;
@@ -54,10 +56,15 @@ function checkArgCount(command: Command, count: number): void {
   const { min, max } = command.args;
   const plural = (n: number) => `${n} argument${n === 1 ? '' : 's'}`;
   if (max !== undefined && min === max && count !== min) {
-    throw new UsageError(max === 0 ? `"lxr ${command.name}" accepts no arguments.` : `"lxr ${command.name}" requires exactly ${plural(min)}.`);
+    throw new UsageError(
+      max === 0
+        ? `"lxr ${command.name}" accepts no arguments.`
+        : `"lxr ${command.name}" requires exactly ${plural(min)}.`,
+    );
   }
   if (count < min) throw new UsageError(`"lxr ${command.name}" requires at least ${plural(min)}.`);
-  if (max !== undefined && count > max) throw new UsageError(`"lxr ${command.name}" accepts at most ${plural(max)}.`);
+  if (max !== undefined && count > max)
+    throw new UsageError(`"lxr ${command.name}" accepts at most ${plural(max)}.`);
 }
 
 function usage(ctx: CliContext, message: string, command: Command | undefined): number {

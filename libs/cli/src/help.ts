@@ -6,7 +6,13 @@ function flagLines(flags: readonly FlagSpec[]): string {
     .filter((f) => !f.hidden)
     .map((f) => {
       const short = f.short ? `-${f.short}, ` : '    ';
-      const value = f.value ? ` ${f.value}` : f.kind === 'list' ? ' VALUE' : f.kind === 'string' ? ' string' : '';
+      const value = f.value
+        ? ` ${f.value}`
+        : f.kind === 'list'
+          ? ' VALUE'
+          : f.kind === 'string'
+            ? ' string'
+            : '';
       return [`  ${short}--${f.name}${value}${f.kind === 'list' ? '...' : ''}`, f.description] as const;
     });
   const width = Math.max(...rows.map(([left]) => left.length));

@@ -2,7 +2,15 @@
  * The `lxr` command as a library: {@link runCli} with an injectable {@link CliContext}, the argv
  * parser and the formatters, for tests and for wrappers. The executable is `dist/main.js`.
  */
-export { booleanFlag, type FlagSpec, type FlagValue, listFlag, type ParsedArgs, parseArgs, stringFlag } from './argv.js';
+export {
+  booleanFlag,
+  type FlagSpec,
+  type FlagValue,
+  listFlag,
+  type ParsedArgs,
+  parseArgs,
+  stringFlag,
+} from './argv.js';
 export { runCli } from './cli.js';
 export type { Command } from './commands/command.js';
 export { commands } from './commands/index.js';

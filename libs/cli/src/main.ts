@@ -4,7 +4,9 @@ import { runCli } from './cli.js';
 import { processContext } from './context.js';
 
 // The one place the CLI touches the process: argv, signals, the exit code.
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 const abort = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -25,14 +25,27 @@ const event = (position: number) => ({
   type: 'ContainerRequested',
   schemaVersion: 1,
   data: {},
-  metadata: { position, eventId: `e${position}`, stream: 's', streamVersion: position, correlationId: 'c', causationId: null, timestamp: 'now' },
+  metadata: {
+    position,
+    eventId: `e${position}`,
+    stream: 's',
+    streamVersion: position,
+    correlationId: 'c',
+    causationId: null,
+    timestamp: 'now',
+  },
 });
 
 describe('createClient', () => {
   it('sends the token, the body and the idempotency key, and reports replays', async () => {
     const seen: { auth?: string; key?: string; body?: string; url?: string }[] = [];
     const { url } = await serve((req, res, body) => {
-      seen.push({ auth: req.headers.authorization, key: req.headers['idempotency-key'] as string, body, url: req.url });
+      seen.push({
+        auth: req.headers.authorization,
+        key: req.headers['idempotency-key'] as string,
+        body,
+        url: req.url,
+      });
       res.writeHead(seen.length === 1 ? 201 : 200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'x', name: 'n' }));
     });
@@ -40,20 +53,34 @@ describe('createClient', () => {
     const first = await client.containers.create({ image: 'golang' }, { idempotencyKey: 'k1' });
     const second = await client.containers.create({ image: 'golang' }, { idempotencyKey: 'k1' });
     assert.deepEqual([first.replayed, second.replayed], [false, true]);
-    assert.deepEqual(seen[0], { auth: 'Bearer t0k', key: 'k1', body: '{"image":"golang"}', url: '/v1/containers' });
+    assert.deepEqual(seen[0], {
+      auth: 'Bearer t0k',
+      key: 'k1',
+      body: '{"image":"golang"}',
+      url: '/v1/containers',
+    });
     await client.containers.list({ all: true, labels: ['a=b', 'c'] });
     assert.equal(seen[2]?.url, '/v1/containers?all=true&label=a%3Db&label=c');
   });
 
   it('throws ApiError carrying the problem', async () => {
-    const problem = { type: 'urn:lxr:problem:container-not-found', title: 'No such container', status: 404, detail: 'no such container: web', code: 'CONTAINER_NOT_FOUND' };
+    const problem = {
+      type: 'urn:lxr:problem:container-not-found',
+      title: 'No such container',
+      status: 404,
+      detail: 'no such container: web',
+      code: 'CONTAINER_NOT_FOUND',
+    };
     const { url } = await serve((_req, res) => {
       res.writeHead(404, { 'content-type': 'application/problem+json' });
       res.end(JSON.stringify(problem));
     });
     await assert.rejects(createClient({ url }).containers.get('web'), (e: unknown) => {
       assert.ok(e instanceof ApiError);
-      assert.deepEqual([e.status, e.code, e.message, e.problem.title], [404, 'CONTAINER_NOT_FOUND', 'no such container: web', 'No such container']);
+      assert.deepEqual(
+        [e.status, e.code, e.message, e.problem.title],
+        [404, 'CONTAINER_NOT_FOUND', 'no such container: web', 'No such container'],
+      );
       return true;
     });
   });

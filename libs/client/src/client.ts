@@ -95,7 +95,12 @@ export function createClient(options: ClientOptions): LxrClient {
   async function send(
     method: string,
     path: string,
-    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal | undefined; stream?: boolean } = {},
+    init: {
+      body?: unknown;
+      headers?: Record<string, string>;
+      signal?: AbortSignal | undefined;
+      stream?: boolean;
+    } = {},
   ): Promise<Response> {
     const signals = [init.signal, init.stream ? undefined : AbortSignal.timeout(timeoutMs)].filter(
       (s): s is AbortSignal => s !== undefined,
@@ -116,7 +121,11 @@ export function createClient(options: ClientOptions): LxrClient {
     } catch (error) {
       if (init.signal?.aborted) throw error;
       if ((error as Error).name === 'TimeoutError') {
-        throw new ClientError(ClientErrorCode.Unreachable, `the lxr API at ${base} did not answer ${method} ${path} within ${timeoutMs} ms`, { cause: error });
+        throw new ClientError(
+          ClientErrorCode.Unreachable,
+          `the lxr API at ${base} did not answer ${method} ${path} within ${timeoutMs} ms`,
+          { cause: error },
+        );
       }
       throw new ApiUnreachableError(base, { cause: error });
     }
@@ -129,7 +138,11 @@ export function createClient(options: ClientOptions): LxrClient {
     try {
       return (await response.json()) as T;
     } catch (error) {
-      throw new ClientError(ClientErrorCode.BadResponse, `${method} ${path} answered a body that is not JSON`, { cause: error });
+      throw new ClientError(
+        ClientErrorCode.BadResponse,
+        `${method} ${path} answered a body that is not JSON`,
+        { cause: error },
+      );
     }
   }
 
@@ -155,7 +168,8 @@ export function createClient(options: ClientOptions): LxrClient {
         if (signal?.aborted) return;
         // Reconnect to a server that went away or is restarting; give up on anything else.
         const transient =
-          error instanceof ApiUnreachableError || (error instanceof ApiError && [502, 503, 504].includes(error.status));
+          error instanceof ApiUnreachableError ||
+          (error instanceof ApiError && [502, 503, 504].includes(error.status));
         if (!transient || opts.follow === false) throw error;
         await sleep(delay, signal);
         continue;
@@ -169,7 +183,9 @@ export function createClient(options: ClientOptions): LxrClient {
           try {
             event = JSON.parse(message.data) as RecordedEvent;
           } catch (error) {
-            throw new ClientError(ClientErrorCode.BadResponse, `event ${message.id ?? '?'} is not JSON`, { cause: error });
+            throw new ClientError(ClientErrorCode.BadResponse, `event ${message.id ?? '?'} is not JSON`, {
+              cause: error,
+            });
           }
           yield event;
         }
@@ -197,12 +213,14 @@ export function createClient(options: ClientOptions): LxrClient {
       },
       list({ signal, labels, ...filter } = {}) {
         const query = new URLSearchParams();
-        for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+        for (const [key, value] of Object.entries(filter))
+          if (value !== undefined) query.set(key, String(value));
         for (const label of labels ?? []) query.append('label', label);
         return json('GET', `/v1/containers${query.size > 0 ? `?${query}` : ''}`, { signal });
       },
       get: (ref, { signal } = {}) => json('GET', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
-      remove: (ref, { signal } = {}) => json('DELETE', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
+      remove: (ref, { signal } = {}) =>
+        json('DELETE', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
     },
     events: { stream },
     nodes: { list: ({ signal } = {}) => json('GET', '/v1/nodes', { signal }) },

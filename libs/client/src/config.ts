@@ -53,6 +53,10 @@ export async function readToken(home?: string, env: NodeJS.ProcessEnv = process.
       { cause: error },
     );
   }
-  if (token === '') throw new TokenMissingError(file, `the API token file ${file} is empty: run \`lxr up\` to recreate it, or set LXR_TOKEN`);
+  if (token === '')
+    throw new TokenMissingError(
+      file,
+      `the API token file ${file} is empty: run \`lxr up\` to recreate it, or set LXR_TOKEN`,
+    );
   return token;
 }

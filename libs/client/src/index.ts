@@ -1,5 +1,5 @@
-export * from './types.js';
-export * from './errors.js';
-export * from './config.js';
 export * from './client.js';
+export * from './config.js';
+export * from './errors.js';
 export { parseEventStream, type SseMessage } from './sse.js';
+export * from './types.js';

@@ -20,11 +20,10 @@ describe('parseEventStream', () => {
   });
 
   it('skips comments, keeps id-only blocks and retry, and handles CRLF and CR', async () => {
-    assert.deepEqual(await parse(': keep-alive\r\n\r\n', ': hb\nid: 9\n\n', 'retry: 2000\r', '\r', 'data:x\r\rdata'), [
-      { id: '9' },
-      { retry: 2000 },
-      { event: 'message', data: 'x' },
-    ]);
+    assert.deepEqual(
+      await parse(': keep-alive\r\n\r\n', ': hb\nid: 9\n\n', 'retry: 2000\r', '\r', 'data:x\r\rdata'),
+      [{ id: '9' }, { retry: 2000 }, { event: 'message', data: 'x' }],
+    );
   });
 
   it('ignores an unterminated last block and unknown fields', async () => {

@@ -45,7 +45,7 @@ export async function* parseEventStream(chunks: AsyncIterable<string>): AsyncGen
       const field = colon < 0 ? line : line.slice(0, colon);
       let value = colon < 0 ? '' : line.slice(colon + 1);
       if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') (block.data ??= []).push(value);
+      if (field === 'data') block.data = [...(block.data ?? []), value];
       else if (field === 'event') block.event = value;
       else if (field === 'id' && !value.includes('\0')) block.id = value;
       else if (field === 'retry' && /^\d+$/.test(value)) block.retry = Number(value);

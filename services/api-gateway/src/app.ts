@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { EventStore } from '@lxr/event-store';
 import { newContainerId, uuidv7 } from '@lxr/events';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -69,7 +69,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         version: deps.version ?? '0.1.0',
         description:
           'Containers made from Linux primitives, recorded as events. Errors are application/problem+json. ' +
-          'Authenticate with `Authorization: Bearer <token>` (the token is in `${LXR_HOME}/api-token`).',
+          'Authenticate with `Authorization: Bearer <token>` (the token is in `$LXR_HOME/api-token`).',
       },
       components: {
         securitySchemes: {

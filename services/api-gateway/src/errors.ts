@@ -60,13 +60,14 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   INVALID_CURSOR: {
     status: 400,
     title: 'Invalid event cursor',
-    description: '`after` or `Last-Event-ID` is not the position of an event in the log. Resume from 0 or a seen id.',
+    description:
+      '`after` or `Last-Event-ID` is not the position of an event in the log. Resume from 0 or a seen id.',
   },
   UNAUTHORIZED: {
     status: 401,
     title: 'Unauthorized',
     description:
-      'No bearer token, or not the one in `${LXR_HOME}/api-token`. Send `Authorization: Bearer <token>`.',
+      'No bearer token, or not the one in `$LXR_HOME/api-token`. Send `Authorization: Bearer <token>`.',
   },
   ROUTE_NOT_FOUND: {
     status: 404,
@@ -76,7 +77,8 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   CONTAINER_NOT_FOUND: {
     status: 404,
     title: 'No such container',
-    description: 'No container has this id, name or id prefix (or it was removed). `GET /v1/containers?all=true` lists them.',
+    description:
+      'No container has this id, name or id prefix (or it was removed). `GET /v1/containers?all=true` lists them.',
   },
   METHOD_NOT_ALLOWED: {
     status: 405,
@@ -106,7 +108,7 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   BODY_TOO_LARGE: {
     status: 413,
     title: 'Body too large',
-    description: 'The request body exceeds the gateway\'s limit (1 MiB by default). Send a smaller body.',
+    description: "The request body exceeds the gateway's limit (1 MiB by default). Send a smaller body.",
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -127,7 +129,8 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   NO_NODE_AVAILABLE: {
     status: 503,
     title: 'No node agent is running',
-    description: 'No executor heartbeats in `lxr_nodes`, so nothing could run the container. Start one with `lxr up`.',
+    description:
+      'No executor heartbeats in `lxr_nodes`, so nothing could run the container. Start one with `lxr up`.',
   },
   NODE_NOT_ALIVE: {
     status: 503,
@@ -164,7 +167,10 @@ export class GatewayError extends Error {
     readonly code: ErrorCode,
     /** What failed, on which object, and what to do; becomes the problem's `detail`. */
     message: string,
-    readonly extra: { readonly errors?: readonly FieldError[]; readonly headers?: Record<string, string> } = {},
+    readonly extra: {
+      readonly errors?: readonly FieldError[];
+      readonly headers?: Record<string, string>;
+    } = {},
     options?: ErrorOptions,
   ) {
     super(message, options);

@@ -46,7 +46,11 @@ const logLength = async () => (await fixture.store.readAll()).length;
 
 describe('api-gateway over PostgreSQL', () => {
   it('creates, lists at once, inspects and removes', async () => {
-    const created = await client.containers.create({ name: 'goCon', image: 'golang', resources: { cpus: 1.5 } });
+    const created = await client.containers.create({
+      name: 'goCon',
+      image: 'golang',
+      resources: { cpus: 1.5 },
+    });
     assert.equal(created.replayed, false);
     const listed = await client.containers.list();
     assert.deepEqual(
@@ -60,7 +64,10 @@ describe('api-gateway over PostgreSQL', () => {
       ['ContainerRequested'],
     );
     assert.deepEqual(await client.containers.remove('goCon'), { id: created.id, name: 'goCon' });
-    await assert.rejects(client.containers.remove('goCon'), (e: unknown) => e instanceof ApiError && e.status === 404);
+    await assert.rejects(
+      client.containers.remove('goCon'),
+      (e: unknown) => e instanceof ApiError && e.status === 404,
+    );
     assert.deepEqual(await client.containers.list({ all: true }), []);
   });
 
@@ -76,7 +83,9 @@ describe('api-gateway over PostgreSQL', () => {
 
   it('makes concurrent idempotent creates one container, and refuses the key with another body', async () => {
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => client.containers.create({ image: 'idem' }, { idempotencyKey: 'pg-key' })),
+      Array.from({ length: 6 }, () =>
+        client.containers.create({ image: 'idem' }, { idempotencyKey: 'pg-key' }),
+      ),
     );
     assert.equal(new Set(results.map((r) => r.id)).size, 1);
     assert.equal(results.filter((r) => !r.replayed).length, 1);

@@ -43,7 +43,10 @@ before(async () => {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (gateway.exitCode !== null) throw new Error(`gateway exited ${gateway.exitCode}: ${output}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`gateway not ready in 30 s: ${output}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -77,7 +80,12 @@ describe('api-gateway main', () => {
       client.containers.create({ image: 'busybox' }),
       (e: unknown) => e instanceof ApiError && e.status === 503 && /no node agent is running/.test(e.message),
     );
-    heartbeat = await startHeartbeat(nc, { node: 'node-a', service: 'executor', version: '1', perNode: true });
+    heartbeat = await startHeartbeat(nc, {
+      node: 'node-a',
+      service: 'executor',
+      version: '1',
+      perNode: true,
+    });
     assert.deepEqual(
       (await client.nodes.list()).map((n) => [n.name, n.alive]),
       [

@@ -8,19 +8,27 @@ import { createGatewayMetrics } from './http/metrics.js';
 import { natsNodeDirectory } from './nodes/nats-node-directory.js';
 import type { GatewayTables } from './read-model/containers.table.js';
 import { migrateGateway } from './read-model/migrator.js';
-import { containersProjection, createPostgresContainersReadModel } from './read-model/postgres-containers.read-model.js';
+import {
+  containersProjection,
+  createPostgresContainersReadModel,
+} from './read-model/postgres-containers.read-model.js';
 
 // The gateway's one composition root: reads the environment (through service-kit), opens
 // PostgreSQL and NATS, and hands them to the app.
 
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 await runService({
   name: 'api-gateway',
   perNode: false,
   version,
   config: {
-    apiHost: field.string('LXR_API_HOST', { default: '127.0.0.1', description: 'address the HTTP API listens on' }),
+    apiHost: field.string('LXR_API_HOST', {
+      default: '127.0.0.1',
+      description: 'address the HTTP API listens on',
+    }),
     apiPort: field.port('LXR_API_PORT', { default: 7420, description: 'port of the HTTP API' }),
     database: field.url('LXR_DATABASE_URL', {
       secret: true,

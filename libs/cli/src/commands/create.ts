@@ -35,11 +35,13 @@ function resources(args: ParsedArgs): ResourceLimits {
   if (memory !== undefined) out.memoryBytes = parseBytes(memory, '-m, --memory');
   if (cpus !== undefined) {
     const n = Number(cpus);
-    if (!/^\d*\.?\d+$/.test(cpus) || !(n > 0)) throw new UsageError(`invalid argument "${cpus}" for "--cpus" flag: a positive number, e.g. 1.5`);
+    if (!/^\d*\.?\d+$/.test(cpus) || !(n > 0))
+      throw new UsageError(`invalid argument "${cpus}" for "--cpus" flag: a positive number, e.g. 1.5`);
     out.cpus = n;
   }
   if (pids !== undefined) {
-    if (!/^[1-9]\d*$/.test(pids)) throw new UsageError(`invalid argument "${pids}" for "--pids-limit" flag: a positive integer`);
+    if (!/^[1-9]\d*$/.test(pids))
+      throw new UsageError(`invalid argument "${pids}" for "--pids-limit" flag: a positive integer`);
     out.pidsLimit = Number(pids);
   }
   return out;
@@ -73,12 +75,29 @@ export const createCommand: Command = {
   flags: [
     { name: 'name', kind: 'string', value: 'NAME', description: 'Assign a name to the container' },
     { name: 'env', short: 'e', kind: 'list', value: 'KEY=VALUE', description: 'Set environment variables' },
-    { name: 'label', short: 'l', kind: 'list', value: 'KEY=VALUE', description: 'Set metadata on a container' },
-    { name: 'memory', short: 'm', kind: 'string', value: 'BYTES', description: 'Memory limit (e.g. 512m, 2g)' },
+    {
+      name: 'label',
+      short: 'l',
+      kind: 'list',
+      value: 'KEY=VALUE',
+      description: 'Set metadata on a container',
+    },
+    {
+      name: 'memory',
+      short: 'm',
+      kind: 'string',
+      value: 'BYTES',
+      description: 'Memory limit (e.g. 512m, 2g)',
+    },
     { name: 'cpus', kind: 'string', value: 'DECIMAL', description: 'Number of CPUs (e.g. 1.5)' },
     { name: 'pids-limit', kind: 'string', value: 'INT', description: 'Tune container pids limit' },
     { name: 'no-ide', kind: 'boolean', description: 'Do not launch code-server in the container' },
-    { name: 'node', kind: 'string', value: 'NODE', description: 'Run on this node agent (default: any live one)' },
+    {
+      name: 'node',
+      kind: 'string',
+      value: 'NODE',
+      description: 'Run on this node agent (default: any live one)',
+    },
   ],
   args: { min: 1 },
   stopAtFirstPositional: true,

@@ -9,7 +9,11 @@ export const downCommand: Command = {
   usage: 'lxr down [OPTIONS]',
   description: 'Stops the services in reverse order and waits until no process is left.',
   flags: [
-    { name: 'purge', kind: 'boolean', description: "Also delete lxr's data (event log, NATS streams, logs, secrets)" },
+    {
+      name: 'purge',
+      kind: 'boolean',
+      description: "Also delete lxr's data (event log, NATS streams, logs, secrets)",
+    },
   ],
   args: { min: 0, max: 0 },
   async run(ctx, args) {

@@ -1,4 +1,4 @@
-import { shortId, type RecordedEvent } from '@lxr/events';
+import { type RecordedEvent, shortId } from '@lxr/events';
 import { listFlag, type ParsedArgs, stringFlag } from '../argv.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { type Command, FORMAT_FLAG } from './command.js';
@@ -6,8 +6,12 @@ import { outputFormat } from './format-flag.js';
 
 /** One line per event, like `docker events`: time, type, the container, and the payload's plain fields. */
 export function formatEvent(event: RecordedEvent): string {
-  const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Record<string, unknown>;
-  const subject = typeof data['containerId'] === 'string' ? shortId(data['containerId']) : event.metadata.stream;
+  const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Record<
+    string,
+    unknown
+  >;
+  const subject =
+    typeof data['containerId'] === 'string' ? shortId(data['containerId']) : event.metadata.stream;
   const attributes = Object.entries(data)
     .filter(([key, value]) => key !== 'containerId' && ['string', 'number', 'boolean'].includes(typeof value))
     .map(([key, value]) => `${key}=${value}`);
@@ -41,7 +45,13 @@ export const eventsCommand: Command = {
     '(0 = from the beginning; the position of each event is in its JSON, metadata.position).',
   flags: [
     { name: 'since', kind: 'string', value: 'POSITION', description: 'Show events after this log position' },
-    { name: 'filter', short: 'f', kind: 'list', value: 'KEY=VALUE', description: 'Filter: container=NAME|ID, type=EVENT_TYPE' },
+    {
+      name: 'filter',
+      short: 'f',
+      kind: 'list',
+      value: 'KEY=VALUE',
+      description: 'Filter: container=NAME|ID, type=EVENT_TYPE',
+    },
     FORMAT_FLAG,
   ],
   args: { min: 0, max: 0 },

@@ -1,5 +1,5 @@
-import { shortId } from '@lxr/events';
 import type { Container } from '@lxr/client';
+import { shortId } from '@lxr/events';
 import { booleanFlag } from '../argv.js';
 import { ExitCode } from '../errors.js';
 import { timeAgo } from '../format/duration.js';
@@ -30,7 +30,12 @@ export const psCommand: Command = {
   summary: 'List containers',
   usage: 'lxr ps [OPTIONS]',
   flags: [
-    { name: 'all', short: 'a', kind: 'boolean', description: 'Show all containers (default shows just the live ones)' },
+    {
+      name: 'all',
+      short: 'a',
+      kind: 'boolean',
+      description: 'Show all containers (default shows just the live ones)',
+    },
     { name: 'quiet', short: 'q', kind: 'boolean', description: 'Only display container IDs' },
     { name: 'no-trunc', kind: 'boolean', description: "Don't truncate output" },
     FORMAT_FLAG,

@@ -39,7 +39,9 @@ export const statusCommand: Command = {
     else ctx.stdout.write(servicesTable(status, ctx.now()));
     const notReady = status.services.filter((s) => s.state !== 'ready');
     if (notReady.length > 0) {
-      const hint = notReady.map((s) => `${s.name} (${s.state}${s.lastError ? `: ${s.lastError}` : ''}; log ${s.logFile})`);
+      const hint = notReady.map(
+        (s) => `${s.name} (${s.state}${s.lastError ? `: ${s.lastError}` : ''}; log ${s.logFile})`,
+      );
       ctx.stderr.write(`not ready: ${hint.join(', ')}\n`);
       return ExitCode.Failure;
     }

@@ -7,7 +7,8 @@ export const upCommand: Command = {
   name: 'up',
   summary: 'Start lxr: NATS, PostgreSQL, the API and the node services',
   usage: 'lxr up',
-  description: 'Starts the supervisor (docker-free-compose) in the background and waits until every service is ready.',
+  description:
+    'Starts the supervisor (docker-free-compose) in the background and waits until every service is ready.',
   flags: [],
   args: { min: 0, max: 0 },
   async run(ctx) {
@@ -24,7 +25,9 @@ export const upCommand: Command = {
         if (['ready', 'unhealthy', 'restarting', 'failed'].includes(service.state)) {
           const mark = service.state === 'ready' ? '✔' : '✘';
           const why = service.lastError && service.state !== 'ready' ? `  ${service.lastError}` : '';
-          ctx.stdout.write(` ${mark} ${service.name.padEnd(width(status))}  ${service.state.padEnd(10)} ${elapsed()}${why}\n`);
+          ctx.stdout.write(
+            ` ${mark} ${service.name.padEnd(width(status))}  ${service.state.padEnd(10)} ${elapsed()}${why}\n`,
+          );
         }
       }
     };

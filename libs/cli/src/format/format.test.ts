@@ -42,7 +42,13 @@ describe('humanDuration (docker go-units)', () => {
 describe('formatTable', () => {
   it('pads columns by three spaces with no trailing space', () => {
     assert.equal(
-      formatTable(['A', 'LONGER'], [['xx', 'y'], ['z', '']]),
+      formatTable(
+        ['A', 'LONGER'],
+        [
+          ['xx', 'y'],
+          ['z', ''],
+        ],
+      ),
       'A    LONGER\nxx   y\nz\n',
     );
   });

@@ -1,6 +1,13 @@
 import { UsageError } from '../errors.js';
 
-const UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+const UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+};
 
 /**
  * A size as docker's `--memory` takes it (`RAMInBytes`): a number with an optional unit b, k, m,
@@ -8,7 +15,10 @@ const UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 
  */
 export function parseBytes(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([bkmgtp])?b?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`invalid argument "${text}" for "${flag}" flag: invalid size: '${text}' (e.g. 512m, 2g)`);
+  if (!match)
+    throw new UsageError(
+      `invalid argument "${text}" for "${flag}" flag: invalid size: '${text}' (e.g. 512m, 2g)`,
+    );
   const bytes = Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]!);
   return bytes;
 }

@@ -137,7 +137,14 @@ export class ContainerHandler {
         let events: ContainerDecidedEvent[];
         try {
           events = decide(
-            { type: 'CreateContainer', containerId, spec, requestedNode: body.node, nodes: nodes ?? [], requestDigest: digest },
+            {
+              type: 'CreateContainer',
+              containerId,
+              spec,
+              requestedNode: body.node,
+              nodes: nodes ?? [],
+              requestDigest: digest,
+            },
             { container: container.state, name: nameStream.state },
           );
         } catch (error) {
@@ -168,12 +175,16 @@ export class ContainerHandler {
     return this.#retrying(async () => {
       const container = await loadContainer(store, containerId);
       const name = container.state.status === 'absent' ? undefined : container.state.request.name;
-      const nameStream = name === undefined ? { state: initialNameState, version: 0 } : await loadName(store, name);
+      const nameStream =
+        name === undefined ? { state: initialNameState, version: 0 } : await loadName(store, name);
       const events = decide(
         { type: 'RemoveContainer', containerId },
         { container: container.state, name: nameStream.state },
       );
-      await this.#append(context, containerId, events, { container: container.version, name: nameStream.version });
+      await this.#append(context, containerId, events, {
+        container: container.version,
+        name: nameStream.version,
+      });
       return { id: containerId, name: name! };
     });
   }

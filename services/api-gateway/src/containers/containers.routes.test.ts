@@ -9,7 +9,11 @@ const json = (body: object) => ({ payload: body });
 describe('containers routes', () => {
   it('creates, lists, gets and removes a container', async () => {
     const t = await createTestApp();
-    const created = await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'goCon', image: 'golang' }) });
+    const created = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ name: 'goCon', image: 'golang' }),
+    });
     assert.equal(created.statusCode, 201, created.body);
     const container = created.json();
     assert.match(container.id, /^[0-9a-f]{64}$/);
@@ -61,7 +65,10 @@ describe('containers routes', () => {
     assert.equal(res.statusCode, 201, res.body);
     const c = res.json();
     assert.match(c.name, /^[a-z]+_[a-z]+$/);
-    assert.deepEqual([c.command, c.env, c.labels, c.ide, c.resources], [['sleep', '1'], ['A=1'], { team: 'x' }, false, {}]);
+    assert.deepEqual(
+      [c.command, c.env, c.labels, c.ide, c.resources],
+      [['sleep', '1'], ['A=1'], { team: 'x' }, false, {}],
+    );
     assert.equal(c.pid, null);
   });
 
@@ -69,7 +76,11 @@ describe('containers routes', () => {
     const t = await createTestApp();
     await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
     const before = (await t.log()).length;
-    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'redis' }) });
+    const res = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ name: 'web', image: 'redis' }),
+    });
     assert.equal(res.statusCode, 409);
     assert.equal(res.json().code, 'CONTAINER_NAME_TAKEN');
     assert.equal(res.json().errors[0].pointer, '/name');
@@ -80,14 +91,20 @@ describe('containers routes', () => {
     const t = await createTestApp();
     await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
     await t.request({ method: 'DELETE', url: '/v1/containers/web' });
-    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
+    const res = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ name: 'web', image: 'nginx' }),
+    });
     assert.equal(res.statusCode, 201, res.body);
   });
 
   it('gives one name to one of many concurrent creates', async () => {
     const t = await createTestApp();
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'race', image: 'x' }) })),
+      Array.from({ length: 8 }, () =>
+        t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'race', image: 'x' }) }),
+      ),
     );
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
     assert.equal((await t.log()).filter((e) => e.type === 'ContainerRequested').length, 1);
@@ -112,7 +129,12 @@ describe('containers routes', () => {
     assert.equal(replay.json().id, first.json().id);
     assert.equal(replay.json().name, first.json().name, 'the generated name is not generated again');
     const before = (await t.log()).length;
-    const mismatch = await t.request({ method: 'POST', url: '/v1/containers', headers, ...json({ image: 'rust' }) });
+    const mismatch = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      headers,
+      ...json({ image: 'rust' }),
+    });
     assert.equal(mismatch.statusCode, 422);
     assert.equal(mismatch.json().code, 'IDEMPOTENCY_KEY_MISMATCH');
     assert.equal((await t.log()).length, before);
@@ -123,7 +145,12 @@ describe('containers routes', () => {
     const t = await createTestApp();
     const results = await Promise.all(
       Array.from({ length: 5 }, () =>
-        t.request({ method: 'POST', url: '/v1/containers', headers: { 'idempotency-key': 'k' }, ...json({ image: 'x' }) }),
+        t.request({
+          method: 'POST',
+          url: '/v1/containers',
+          headers: { 'idempotency-key': 'k' },
+          ...json({ image: 'x' }),
+        }),
       ),
     );
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 200, 200, 200, 201]);
@@ -143,21 +170,39 @@ describe('containers routes', () => {
   it('places on the requested node, and refuses a dead one', async () => {
     const nodes = staticNodeDirectory([liveNode('a'), liveNode('b'), { ...liveNode('c'), alive: false }]);
     const t = await createTestApp({ nodes });
-    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x', node: 'b' }) });
+    const res = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ image: 'x', node: 'b' }),
+    });
     assert.equal(res.json().node, 'b');
-    const dead = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x', node: 'c' }) });
+    const dead = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ image: 'x', node: 'c' }),
+    });
     assert.equal(dead.statusCode, 503);
     assert.equal(dead.json().code, 'NODE_NOT_ALIVE');
-    const unknown = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x', node: 'zz' }) });
+    const unknown = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ image: 'x', node: 'zz' }),
+    });
     assert.equal(unknown.statusCode, 422);
   });
 
   it('filters the list', async () => {
     const t = await createTestApp();
-    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'a1', image: 'nginx', labels: { env: 'prod' } }) });
+    await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      ...json({ name: 'a1', image: 'nginx', labels: { env: 'prod' } }),
+    });
     await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'b1', image: 'redis' }) });
     const names = async (query: string) =>
-      (await t.request({ method: 'GET', url: `/v1/containers?${query}` })).json().map((c: { name: string }) => c.name);
+      (await t.request({ method: 'GET', url: `/v1/containers?${query}` }))
+        .json()
+        .map((c: { name: string }) => c.name);
     assert.deepEqual(await names('all=true'), ['b1', 'a1']);
     assert.deepEqual(await names('image=redis'), ['b1']);
     assert.deepEqual(await names('label=env=prod'), ['a1']);

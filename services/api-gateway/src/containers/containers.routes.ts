@@ -1,6 +1,6 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EventStore } from '@lxr/event-store';
 import { containerStream, type RecordedEvent } from '@lxr/events';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ContainerRequest } from '../domain/container.decider.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
@@ -66,7 +66,10 @@ function labelFilter(label: string | string[] | undefined): ContainerFilter['lab
   });
 }
 
-export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> = async (app, { handler, readModel, store }) => {
+export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> = async (
+  app,
+  { handler, readModel, store },
+) => {
   app.post(
     '/containers',
     {
@@ -154,7 +157,8 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
       schema: {
         operationId: 'removeContainer',
         summary: 'Remove a container (docker rm)',
-        description: 'Records ContainerRemoved and releases the name. A second remove answers 404, as docker does.',
+        description:
+          'Records ContainerRemoved and releases the name. A second remove answers 404, as docker does.',
         tags: ['containers'],
         params: ContainerRef,
         response: { 200: RemovedContainer, ...problemResponses(...commonProblems, 404, 409) },

@@ -39,7 +39,7 @@ function given(events: readonly ContainerDecidedEvent[]) {
   return {
     when(command: ContainerCommand) {
       return {
-        then: (expected: readonly ContainerDecidedEvent[]) =>
+        thenEvents: (expected: readonly ContainerDecidedEvent[]) =>
           assert.deepEqual(decide(command, { container, name }), expected),
         thenThrows: (code: ErrorCode) =>
           assert.throws(
@@ -70,15 +70,13 @@ const removed = (containerId = id): ContainerDecidedEvent => ({
 
 describe('container decider: create', () => {
   it('reserves the name and requests the container on the live node', () => {
-    given([])
-      .when(create())
-      .then([reserved(), requested()]);
+    given([]).when(create()).thenEvents([reserved(), requested()]);
   });
 
   it('records the request digest when the request was idempotent', () => {
     given([])
       .when(create({ requestDigest: 'd'.repeat(64) }))
-      .then([reserved(), requested(id, { requestDigest: 'd'.repeat(64) })]);
+      .thenEvents([reserved(), requested(id, { requestDigest: 'd'.repeat(64) })]);
   });
 
   it('refuses a name held by another container', () => {
@@ -90,14 +88,14 @@ describe('container decider: create', () => {
   it('takes a name that was released', () => {
     given([reserved(otherId), released(otherId)])
       .when(create())
-      .then([reserved(), requested()]);
+      .thenEvents([reserved(), requested()]);
   });
 
   it('replays an idempotent create with the same digest as no events', () => {
     const digest = 'd'.repeat(64);
     given([reserved(), requested(id, { requestDigest: digest })])
       .when(create({ requestDigest: digest }))
-      .then([]);
+      .thenEvents([]);
   });
 
   it('refuses the same idempotency key with another request', () => {
@@ -165,15 +163,11 @@ describe('container decider: remove', () => {
   const remove: ContainerCommand = { type: 'RemoveContainer', containerId: id };
 
   it('removes the container and releases its name', () => {
-    given([reserved(), requested()])
-      .when(remove)
-      .then([removed(), released()]);
+    given([reserved(), requested()]).when(remove).thenEvents([removed(), released()]);
   });
 
   it('does not release a name the container no longer holds', () => {
-    given([requested()])
-      .when(remove)
-      .then([removed()]);
+    given([requested()]).when(remove).thenEvents([removed()]);
   });
 
   it('is not found when never created or already removed', () => {

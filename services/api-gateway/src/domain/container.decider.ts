@@ -18,7 +18,9 @@ export type ContainerState =
   | { readonly status: 'removed'; readonly request: ContainerRequest };
 
 /** A `container-name-<name>` stream folded: who holds the name, if anyone. */
-export type NameState = { readonly status: 'free' } | { readonly status: 'reserved'; readonly containerId: string };
+export type NameState =
+  | { readonly status: 'free' }
+  | { readonly status: 'reserved'; readonly containerId: string };
 
 /** A node agent as the node directory sees it when the command is built. */
 export interface NodeCandidate {
@@ -78,7 +80,10 @@ export function decide(command: ContainerCommand, state: ContainerDecisionState)
   }
 }
 
-function decideCreate(command: CreateContainer, { container, name }: ContainerDecisionState): ContainerDecidedEvent[] {
+function decideCreate(
+  command: CreateContainer,
+  { container, name }: ContainerDecisionState,
+): ContainerDecidedEvent[] {
   const { containerId, spec } = command;
   if (container.status === 'requested') {
     // The id exists only when an Idempotency-Key derived it: a retry of the same request is a replay.
@@ -144,7 +149,10 @@ function chooseNode({ requestedNode, nodes, containerId }: CreateContainer): str
   return sorted[Number.parseInt(containerId.slice(0, 8), 16) % sorted.length]!;
 }
 
-function decideRemove(command: RemoveContainer, { container, name }: ContainerDecisionState): ContainerDecidedEvent[] {
+function decideRemove(
+  command: RemoveContainer,
+  { container, name }: ContainerDecisionState,
+): ContainerDecidedEvent[] {
   if (container.status !== 'requested') {
     throw new GatewayError(ErrorCode.ContainerNotFound, `no such container: ${command.containerId}`);
   }
@@ -178,7 +186,9 @@ export function evolveName(state: NameState, event: ContainerNameEvent): NameSta
     case 'ContainerNameReserved':
       return { status: 'reserved', containerId: event.data.containerId };
     case 'ContainerNameReleased':
-      return state.status === 'reserved' && state.containerId === event.data.containerId ? { status: 'free' } : state;
+      return state.status === 'reserved' && state.containerId === event.data.containerId
+        ? { status: 'free' }
+        : state;
     default: {
       const _never: never = event;
       return _never;
@@ -187,7 +197,9 @@ export function evolveName(state: NameState, event: ContainerNameEvent): NameSta
 }
 
 /** True for the events that belong in a `container-name-*` stream. */
-export function isNameEvent(event: ContainerDecidedEvent): event is ContainerNameReserved | ContainerNameReleased {
+export function isNameEvent(
+  event: ContainerDecidedEvent,
+): event is ContainerNameReserved | ContainerNameReleased {
   return event.type === 'ContainerNameReserved' || event.type === 'ContainerNameReleased';
 }
 

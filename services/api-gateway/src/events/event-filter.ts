@@ -20,7 +20,10 @@ export function typeMatcher(type: string | string[] | undefined): (event: Record
  * container that takes the name `ref` later (or took it before being removed) is followed from
  * its `ContainerNameReserved`/`ContainerRequested` on.
  */
-export function containerMatcher(ref: string, knownIds: readonly string[]): (event: RecordedEvent) => boolean {
+export function containerMatcher(
+  ref: string,
+  knownIds: readonly string[],
+): (event: RecordedEvent) => boolean {
   const ids = new Set(knownIds);
   const isPrefix = HEX.test(ref);
   return (event) => {

@@ -5,8 +5,12 @@ import { parseRecordedEvent } from '@lxr/events';
 import { createTestApp, parseSse, TEST_TOKEN, type TestApp } from '../testing/test-app.js';
 
 async function seed(t: TestApp): Promise<{ a: string; b: string }> {
-  const a = (await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'alpha', image: 'x' } })).json().id;
-  const b = (await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'beta', image: 'y' } })).json().id;
+  const a = (
+    await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'alpha', image: 'x' } })
+  ).json().id;
+  const b = (
+    await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'beta', image: 'y' } })
+  ).json().id;
   await t.request({ method: 'DELETE', url: '/v1/containers/alpha' });
   return { a, b };
 }
@@ -39,15 +43,27 @@ describe('GET /v1/events', () => {
     const t = await createTestApp();
     const { a, b } = await seed(t);
     const types = (events: { event?: string }[]) => events.map((e) => e.event);
-    const aEvents = ['ContainerNameReserved', 'ContainerRequested', 'ContainerRemoved', 'ContainerNameReleased'];
+    const aEvents = [
+      'ContainerNameReserved',
+      'ContainerRequested',
+      'ContainerRemoved',
+      'ContainerNameReleased',
+    ];
     assert.deepEqual(types(await read(t, `&container=${a}`)), aEvents);
-    assert.deepEqual(types(await read(t, '&container=alpha')), aEvents, 'a removed container is found by its name');
-    assert.deepEqual(types(await read(t, `&container=${b.slice(0, 10)}`)), ['ContainerNameReserved', 'ContainerRequested']);
-    assert.deepEqual(types(await read(t, '&type=ContainerRequested')), ['ContainerRequested', 'ContainerRequested']);
     assert.deepEqual(
-      types(await read(t, '&type=ContainerRemoved,ContainerNameReleased&container=beta')),
-      [],
+      types(await read(t, '&container=alpha')),
+      aEvents,
+      'a removed container is found by its name',
     );
+    assert.deepEqual(types(await read(t, `&container=${b.slice(0, 10)}`)), [
+      'ContainerNameReserved',
+      'ContainerRequested',
+    ]);
+    assert.deepEqual(types(await read(t, '&type=ContainerRequested')), [
+      'ContainerRequested',
+      'ContainerRequested',
+    ]);
+    assert.deepEqual(types(await read(t, '&type=ContainerRemoved,ContainerNameReleased&container=beta')), []);
   });
 
   it('resumes after Last-Event-ID (or ?after=) with exactly the later events', async () => {
@@ -56,8 +72,14 @@ describe('GET /v1/events', () => {
     const all = await read(t, '');
     const third = all[2]!.id!;
     const expected = all.slice(3).map((e) => e.id);
-    assert.deepEqual((await read(t, '', { 'last-event-id': third })).map((e) => e.id), expected);
-    assert.deepEqual((await read(t, `&after=${third}`)).map((e) => e.id), expected);
+    assert.deepEqual(
+      (await read(t, '', { 'last-event-id': third })).map((e) => e.id),
+      expected,
+    );
+    assert.deepEqual(
+      (await read(t, `&after=${third}`)).map((e) => e.id),
+      expected,
+    );
     assert.deepEqual(
       (await read(t, '&after=0', { 'last-event-id': third })).map((e) => e.id),
       expected,

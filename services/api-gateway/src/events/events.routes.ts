@@ -1,13 +1,13 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type EventStore, UnknownPositionError } from '@lxr/event-store';
 import type { RecordedEvent } from '@lxr/events';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import { EventsQuery } from '../http/schemas.js';
 import type { ContainersReadModel } from '../read-model/containers.read-model.js';
-import type { LogSignal } from './log-signal.js';
 import { containerMatcher, typeMatcher } from './event-filter.js';
+import type { LogSignal } from './log-signal.js';
 import { SseWriter } from './sse-writer.js';
 
 export interface EventRoutesOptions {
@@ -26,7 +26,10 @@ export interface EventRoutesOptions {
 
 const SseHeaders = Type.Object({
   'last-event-id': Type.Optional(
-    Type.String({ pattern: '^[0-9]{1,16}$', description: 'Resume after this position (sent by EventSource on reconnect)' }),
+    Type.String({
+      pattern: '^[0-9]{1,16}$',
+      description: 'Resume after this position (sent by EventSource on reconnect)',
+    }),
   ),
 });
 
@@ -49,7 +52,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         headers: SseHeaders,
         produces: ['text/event-stream'],
         response: {
-          200: { description: 'An event stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          200: {
+            description: 'An event stream',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
           ...problemResponses(...commonProblems, 409),
         },
       },
@@ -69,7 +75,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
             `the id prefix "${query.container}" matches ${known.length} containers; give more of the id`,
           );
         }
-        matchesContainer = containerMatcher(query.container, known.map((c) => c.id));
+        matchesContainer = containerMatcher(
+          query.container,
+          known.map((c) => c.id),
+        );
       }
       // The first read happens before the stream opens so a bad cursor is still a 400 problem.
       let pending = await readOrExplain(store, cursor, batchSize);
@@ -78,7 +87,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
         // Skip to the end of the log: nothing recorded so far is sent.
         while (pending.length > 0) {
           cursor = pending.at(-1)!.metadata.position;
-          pending = pending.length < batchSize ? [] : await store.readAll({ after: cursor, limit: batchSize });
+          pending =
+            pending.length < batchSize ? [] : await store.readAll({ after: cursor, limit: batchSize });
         }
       }
 
@@ -125,7 +135,11 @@ async function readOrExplain(
       throw new GatewayError(
         ErrorCode.InvalidCursor,
         `no event at position ${after} in the log; resume from an id this stream sent, or from 0`,
-        { errors: [{ pointer: '/after', field: 'after', in: 'querystring', message: 'not a position in the log' }] },
+        {
+          errors: [
+            { pointer: '/after', field: 'after', in: 'querystring', message: 'not a position in the log' },
+          ],
+        },
         { cause: error },
       );
     }

@@ -42,7 +42,9 @@ export class SseWriter extends EventEmitter<{ close: [] }> {
 
   async event(event: RecordedEvent): Promise<void> {
     this.#lastId = event.metadata.position;
-    await this.#write(`id: ${event.metadata.position}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    await this.#write(
+      `id: ${event.metadata.position}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
+    );
   }
 
   /**

@@ -11,7 +11,9 @@ export const API_TOKEN_FILE = 'api-token';
  * token, tightening the file's mode if someone loosened it. Concurrent first starts agree on one
  * token (the file is created exclusively).
  */
-export async function ensureApiToken(home: string): Promise<{ token: string; file: string; created: boolean }> {
+export async function ensureApiToken(
+  home: string,
+): Promise<{ token: string; file: string; created: boolean }> {
   const file = path.join(home, API_TOKEN_FILE);
   await mkdir(home, { recursive: true, mode: 0o700 });
   try {
@@ -25,7 +27,9 @@ export async function ensureApiToken(home: string): Promise<{ token: string; fil
   if (((await stat(file)).mode & 0o077) !== 0) await chmod(file, 0o600);
   const token = (await readFile(file, 'utf8')).trim();
   if (!/^[0-9a-f]{64}$/.test(token)) {
-    throw new Error(`the API token file ${file} does not hold 64 hex characters; delete it and restart the gateway to make a new one`);
+    throw new Error(
+      `the API token file ${file} does not hold 64 hex characters; delete it and restart the gateway to make a new one`,
+    );
   }
   return { token, file, created: false };
 }

@@ -25,21 +25,24 @@ export function bearerAuth(token: string) {
     if (value === undefined) {
       throw new GatewayError(
         ErrorCode.Unauthorized,
-        'missing bearer token: send `Authorization: Bearer <token>` with the token from ${LXR_HOME}/api-token',
+        'missing bearer token: send `Authorization: Bearer <token>` with the token from $LXR_HOME/api-token',
         { headers: { 'www-authenticate': 'Bearer realm="lxr"' } },
       );
     }
     if (!tokensEqual(value, token)) {
       throw new GatewayError(
         ErrorCode.Unauthorized,
-        'invalid bearer token: use the token from ${LXR_HOME}/api-token (or LXR_TOKEN)',
+        'invalid bearer token: use the token from $LXR_HOME/api-token (or LXR_TOKEN)',
         { headers: { 'www-authenticate': 'Bearer realm="lxr", error="invalid_token"' } },
       );
     }
     // Documented as the `accessToken` security scheme; no route's query schema should see it.
     if (source === 'query') delete (request.query as Record<string, unknown>)['access_token'];
     if (source === 'query' && isDocsPath(request.url)) {
-      reply.header('set-cookie', `${DOCS_COOKIE}=${encodeURIComponent(value)}; Path=/docs; HttpOnly; SameSite=Strict`);
+      reply.header(
+        'set-cookie',
+        `${DOCS_COOKIE}=${encodeURIComponent(value)}; Path=/docs; HttpOnly; SameSite=Strict`,
+      );
     }
   };
 }

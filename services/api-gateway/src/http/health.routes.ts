@@ -14,7 +14,15 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
 }> = async (app, { readiness, timeoutMs = 2_000 }) => {
   app.get(
     '/healthz',
-    { schema: { operationId: 'health', summary: 'Liveness', tags: ['health'], security: [], response: { 200: Health } } },
+    {
+      schema: {
+        operationId: 'health',
+        summary: 'Liveness',
+        tags: ['health'],
+        security: [],
+        response: { 200: Health },
+      },
+    },
     async () => ({ status: 'ok' }),
   );
   app.get(
@@ -35,12 +43,17 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
             await withTimeout(check(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
             return [name, { ok: true }] as const;
           } catch (error) {
-            return [name, { ok: false, error: error instanceof Error ? error.message : String(error) }] as const;
+            return [
+              name,
+              { ok: false, error: error instanceof Error ? error.message : String(error) },
+            ] as const;
           }
         }),
       );
       const ready = entries.every(([, c]) => c.ok);
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(entries) });
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(entries) });
     },
   );
 };

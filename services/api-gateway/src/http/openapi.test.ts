@@ -25,7 +25,11 @@ describe('OpenAPI', () => {
     assert.deepEqual(body.required, ['image']);
     assert.equal(body.additionalProperties, false);
     assert.ok(body.properties.resources.properties.memoryBytes);
-    assert.ok(create.parameters.some((p: { name: string; in: string }) => p.name === 'idempotency-key' && p.in === 'header'));
+    assert.ok(
+      create.parameters.some(
+        (p: { name: string; in: string }) => p.name === 'idempotency-key' && p.in === 'header',
+      ),
+    );
     assert.ok(create.responses['409'].content['application/problem+json'].schema.properties.errors);
     assert.ok(spec.paths['/v1/events'].get.responses['200'].content['text/event-stream']);
     assert.deepEqual(spec.paths['/healthz'].get.security, []);

@@ -17,7 +17,10 @@ const fastifyCodes: Readonly<Record<string, ErrorCode>> = {
 type ValidationPart = FieldError['in'];
 
 /** Turns any error reaching the boundary into problem details; 5xx details are not leaked. */
-export function toProblem(error: unknown, request: FastifyRequest): { problem: Problem; headers: Record<string, string> } {
+export function toProblem(
+  error: unknown,
+  request: FastifyRequest,
+): { problem: Problem; headers: Record<string, string> } {
   let code: ErrorCode = ErrorCode.Internal;
   let detail = 'unexpected error; see the gateway log for request ' + request.id;
   let errors: readonly FieldError[] | undefined;
@@ -95,7 +98,11 @@ function isFastifyError(error: unknown): error is FastifyError {
 export function sendProblem(reply: FastifyReply, error: unknown): FastifyReply {
   const { problem, headers } = toProblem(error, reply.request);
   if (problem.status >= 500) reply.request.log.error({ err: error }, problem.detail);
-  return reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  return reply
+    .status(problem.status)
+    .headers(headers)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problem));
 }
 
 /** Installs problem+json for every error and for unknown routes. */

@@ -8,7 +8,14 @@ export const ProblemFieldError = Type.Object(
   {
     pointer: Type.String({ description: 'JSON pointer into the part named by `in`' }),
     field: Type.String({ description: 'Dotted path of the field, e.g. `resources.cpus`' }),
-    in: Type.Optional(Type.Union([Type.Literal('body'), Type.Literal('querystring'), Type.Literal('params'), Type.Literal('headers')])),
+    in: Type.Optional(
+      Type.Union([
+        Type.Literal('body'),
+        Type.Literal('querystring'),
+        Type.Literal('params'),
+        Type.Literal('headers'),
+      ]),
+    ),
     message: Type.String(),
   },
   { additionalProperties: false },
@@ -31,14 +38,22 @@ export type Problem = Static<typeof Problem>;
 
 export const CreateContainerBody = Type.Object(
   {
-    name: Type.Optional(CloneType(req.name, { description: 'Unique name; docker-style adjective_surname when absent' })),
-    image: CloneType(req.image, { description: 'Image reference, docker grammar (golang = docker.io/library/golang:latest)' }),
-    command: Type.Optional(CloneType(req.command, { description: "Overrides the image's entrypoint and cmd" })),
+    name: Type.Optional(
+      CloneType(req.name, { description: 'Unique name; docker-style adjective_surname when absent' }),
+    ),
+    image: CloneType(req.image, {
+      description: 'Image reference, docker grammar (golang = docker.io/library/golang:latest)',
+    }),
+    command: Type.Optional(
+      CloneType(req.command, { description: "Overrides the image's entrypoint and cmd" }),
+    ),
     env: Type.Optional(CloneType(req.env, { description: 'Environment as K=V strings' })),
     labels: Type.Optional(req.labels),
     ide: Type.Optional(Type.Boolean({ default: true, description: 'Launch code-server in the container' })),
     resources: Type.Optional(ResourceLimits),
-    node: Type.Optional(CloneType(req.node, { description: 'Node agent to run it on; any live one when absent' })),
+    node: Type.Optional(
+      CloneType(req.node, { description: 'Node agent to run it on; any live one when absent' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -46,51 +61,50 @@ export type CreateContainerBody = Static<typeof CreateContainerBody>;
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-export const Container = Type.Object(
-  {
-    id: Type.String({ description: '64 hex characters' }),
-    name: Type.String(),
-    image: Type.String(),
-    node: Type.String(),
-    state: Type.String({ description: 'requested, then the states later services report' }),
-    command: Nullable(Type.Array(Type.String())),
-    env: Type.Array(Type.String()),
-    labels: Type.Record(Type.String(), Type.String()),
-    ide: Type.Boolean(),
-    resources: ResourceLimits,
-    createdAt: Type.String({ format: 'date-time' }),
-    updatedAt: Type.String({ format: 'date-time' }),
-    pid: Nullable(Type.Integer()),
-    ip: Nullable(Type.String()),
-    netns: Nullable(Type.String()),
-    position: Type.Integer({ description: 'Log position of the last event applied to this row' }),
-  },
-);
+export const Container = Type.Object({
+  id: Type.String({ description: '64 hex characters' }),
+  name: Type.String(),
+  image: Type.String(),
+  node: Type.String(),
+  state: Type.String({ description: 'requested, then the states later services report' }),
+  command: Nullable(Type.Array(Type.String())),
+  env: Type.Array(Type.String()),
+  labels: Type.Record(Type.String(), Type.String()),
+  ide: Type.Boolean(),
+  resources: ResourceLimits,
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  pid: Nullable(Type.Integer()),
+  ip: Nullable(Type.String()),
+  netns: Nullable(Type.String()),
+  position: Type.Integer({ description: 'Log position of the last event applied to this row' }),
+});
 export type Container = Static<typeof Container>;
 
-export const RecordedEventSchema = Type.Object(
-  {
-    type: Type.String(),
-    schemaVersion: Type.Integer(),
-    data: Type.Unknown(),
-    metadata: Type.Object(
-      {
-        eventId: Type.String(),
-        stream: Type.String(),
-        streamVersion: Type.Integer(),
-        position: Type.Integer(),
-        correlationId: Type.String(),
-        causationId: Nullable(Type.String()),
-        timestamp: Type.String({ format: 'date-time' }),
-        traceparent: Type.Optional(Type.String()),
-        tracestate: Type.Optional(Type.String()),
-      },
-      { additionalProperties: true },
-    ),
-  },
-);
+export const RecordedEventSchema = Type.Object({
+  type: Type.String(),
+  schemaVersion: Type.Integer(),
+  data: Type.Unknown(),
+  metadata: Type.Object(
+    {
+      eventId: Type.String(),
+      stream: Type.String(),
+      streamVersion: Type.Integer(),
+      position: Type.Integer(),
+      correlationId: Type.String(),
+      causationId: Nullable(Type.String()),
+      timestamp: Type.String({ format: 'date-time' }),
+      traceparent: Type.Optional(Type.String()),
+      tracestate: Type.Optional(Type.String()),
+    },
+    { additionalProperties: true },
+  ),
+});
 
-export const ContainerDetails = Type.Object({ ...Container.properties, events: Type.Array(RecordedEventSchema) });
+export const ContainerDetails = Type.Object({
+  ...Container.properties,
+  events: Type.Array(RecordedEventSchema),
+});
 
 export const RemovedContainer = Type.Object({ id: Type.String(), name: Type.String() });
 
@@ -106,7 +120,9 @@ export const ListContainersQuery = Type.Object(
     node: Type.Optional(Type.String()),
     state: Type.Optional(Type.String()),
     label: Type.Optional(
-      Type.Union([Type.String(), Type.Array(Type.String())], { description: '`key` or `key=value`; repeatable' }),
+      Type.Union([Type.String(), Type.Array(Type.String())], {
+        description: '`key` or `key=value`; repeatable',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -115,12 +131,20 @@ export type ListContainersQuery = Static<typeof ListContainersQuery>;
 
 export const EventsQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'Start after this log position (0 = from the start)' })),
-    container: Type.Optional(Type.String({ minLength: 1, description: 'Only events about this container (id, name or id prefix)' })),
-    type: Type.Optional(
-      Type.Union([Type.String(), Type.Array(Type.String())], { description: 'Event types, comma-separated or repeated' }),
+    after: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Start after this log position (0 = from the start)' }),
     ),
-    follow: Type.Optional(Type.Boolean({ default: true, description: 'Keep the stream open for new events' })),
+    container: Type.Optional(
+      Type.String({ minLength: 1, description: 'Only events about this container (id, name or id prefix)' }),
+    ),
+    type: Type.Optional(
+      Type.Union([Type.String(), Type.Array(Type.String())], {
+        description: 'Event types, comma-separated or repeated',
+      }),
+    ),
+    follow: Type.Optional(
+      Type.Boolean({ default: true, description: 'Keep the stream open for new events' }),
+    ),
     live: Type.Optional(
       Type.Boolean({
         description:
@@ -133,19 +157,22 @@ export const EventsQuery = Type.Object(
 );
 export type EventsQuery = Static<typeof EventsQuery>;
 
-export const Node = Type.Object(
-  {
-    name: Type.String(),
-    alive: Type.Boolean({ description: 'Its executor heartbeats' }),
-    lastSeen: Nullable(Type.String({ format: 'date-time' })),
-    services: Type.Array(
-      Type.Object({ name: Type.String(), alive: Type.Boolean(), lastSeen: Nullable(Type.String({ format: 'date-time' })) }),
-    ),
-  },
-);
+export const Node = Type.Object({
+  name: Type.String(),
+  alive: Type.Boolean({ description: 'Its executor heartbeats' }),
+  lastSeen: Nullable(Type.String({ format: 'date-time' })),
+  services: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      alive: Type.Boolean(),
+      lastSeen: Nullable(Type.String({ format: 'date-time' })),
+    }),
+  ),
+});
 
 export const Health = Type.Object({
   status: Type.String(),
-  checks: Type.Optional(Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) }))),
+  checks: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) })),
+  ),
 });
-

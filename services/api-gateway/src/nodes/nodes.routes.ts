@@ -4,7 +4,10 @@ import { commonProblems, problemResponses } from '../http/responses.js';
 import { Node } from '../http/schemas.js';
 import type { NodeDirectory } from './node-directory.js';
 
-export const nodeRoutes: FastifyPluginAsyncTypebox<{ readonly nodes: NodeDirectory }> = async (app, { nodes }) => {
+export const nodeRoutes: FastifyPluginAsyncTypebox<{ readonly nodes: NodeDirectory }> = async (
+  app,
+  { nodes },
+) => {
   app.get(
     '/nodes',
     {

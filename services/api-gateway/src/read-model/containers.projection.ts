@@ -1,7 +1,7 @@
 import type { Projection } from '@lxr/event-store';
 import type { Selectable, Transaction } from 'kysely';
-import type { ContainerView } from './containers.read-model.js';
 import { CONTAINER_PROJECTION_EVENTS, containerIdOf, projectContainer } from './containers.projector.js';
+import type { ContainerView } from './containers.read-model.js';
 import type { ContainersTable, GatewayDatabase } from './containers.table.js';
 
 /** A row as the API shows it. */
@@ -59,7 +59,11 @@ export const containersProjection: Projection<GatewayDatabase> = {
   async apply(trx: Transaction<GatewayDatabase>, event) {
     const id = containerIdOf(event);
     if (id === undefined) return;
-    const row = await trx.selectFrom('api_gateway.containers').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await trx
+      .selectFrom('api_gateway.containers')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     const next = projectContainer(row && toView(row), event);
     if (next === undefined) return;
     if (next === null) {

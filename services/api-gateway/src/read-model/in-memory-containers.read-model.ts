@@ -1,6 +1,11 @@
 import type { EventStore } from '@lxr/event-store';
-import { FINAL_STATES, type ContainerFilter, type ContainersReadModel, type ContainerView } from './containers.read-model.js';
 import { containerIdOf, projectContainer } from './containers.projector.js';
+import {
+  type ContainerFilter,
+  type ContainersReadModel,
+  type ContainerView,
+  FINAL_STATES,
+} from './containers.read-model.js';
 
 /**
  * The containers read model kept in process memory, folded from `store` on each `catchUp`. For
@@ -38,7 +43,9 @@ export function createInMemoryContainersReadModel(store: EventStore): Containers
     async list(filter = {}) {
       return [...rows.values()]
         .filter((c) => matches(c, filter))
-        .sort((a, b) => (a.createdAt === b.createdAt ? b.position - a.position : a.createdAt < b.createdAt ? 1 : -1));
+        .sort((a, b) =>
+          a.createdAt === b.createdAt ? b.position - a.position : a.createdAt < b.createdAt ? 1 : -1,
+        );
     },
     async lookup(ref) {
       const byId = rows.get(ref);

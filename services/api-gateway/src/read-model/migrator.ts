@@ -18,6 +18,8 @@ export async function migrateGateway<DB>(db: Kysely<DB>): Promise<void> {
   const { error, results } = await createGatewayMigrator(db).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`api-gateway migration "${failed}" failed; fix the database and restart`, { cause: error });
+    throw new Error(`api-gateway migration "${failed}" failed; fix the database and restart`, {
+      cause: error,
+    });
   }
 }

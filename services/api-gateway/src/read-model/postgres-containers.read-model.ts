@@ -1,7 +1,7 @@
 import type { ProjectionRunner } from '@lxr/event-store';
 import { type Kysely, sql } from 'kysely';
 import { containersProjection, toView } from './containers.projection.js';
-import { FINAL_STATES, type ContainersReadModel } from './containers.read-model.js';
+import { type ContainersReadModel, FINAL_STATES } from './containers.read-model.js';
 import type { GatewayDatabase } from './containers.table.js';
 
 /** Escapes LIKE's wildcards so user text matches literally. */
@@ -11,7 +11,10 @@ const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
  * The containers read model in PostgreSQL. `catchUp` runs the projection runner (which must hold
  * {@link containersProjection}) so a write just made is visible to the next read.
  */
-export function createPostgresContainersReadModel(db: Kysely<GatewayDatabase>, runner: ProjectionRunner): ContainersReadModel {
+export function createPostgresContainersReadModel(
+  db: Kysely<GatewayDatabase>,
+  runner: ProjectionRunner,
+): ContainersReadModel {
   const table = 'api_gateway.containers' as const;
   return {
     catchUp: () => runner.catchUp(),

@@ -9,7 +9,10 @@ import { type Kysely, sql } from 'kysely';
 import type { ContainersReadModel } from '../read-model/containers.read-model.js';
 import type { GatewayDatabase, GatewayTables } from '../read-model/containers.table.js';
 import { migrateGateway } from '../read-model/migrator.js';
-import { containersProjection, createPostgresContainersReadModel } from '../read-model/postgres-containers.read-model.js';
+import {
+  containersProjection,
+  createPostgresContainersReadModel,
+} from '../read-model/postgres-containers.read-model.js';
 
 let databases = 0;
 
@@ -37,7 +40,11 @@ export async function gatewayDatabase(server: PostgresServer): Promise<GatewayDa
   await store.migrate();
   const db = store.db.withTables<GatewayTables>();
   await migrateGateway(db);
-  const runner = createProjectionRunner({ db, projections: [containersProjection], notifications: store.notifications });
+  const runner = createProjectionRunner({
+    db,
+    projections: [containersProjection],
+    notifications: store.notifications,
+  });
   return {
     url,
     store,

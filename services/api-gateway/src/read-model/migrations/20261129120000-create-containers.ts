@@ -32,4 +32,3 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.withSchema('api_gateway').dropTable('containers').execute();
 }
-
