@@ -88,7 +88,8 @@ async function startSupervisor(
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ComposeError(ComposeErrorCode.InvalidFile, `cannot read compose file ${file}`, {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ComposeError(ComposeErrorCode.InvalidFile, `cannot read compose file ${file}: ${why}`, {
       cause: error,
     });
   }

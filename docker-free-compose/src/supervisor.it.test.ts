@@ -219,6 +219,20 @@ services:
     assert.equal(await composeStatus(options), null);
   });
 
+  test('a missing compose file makes composeUp reject saying so', async (t) => {
+    const home = await tempHome();
+    t.after(() => cleanup(home));
+    await assert.rejects(
+      composeUp({ lxrHome: home, file: path.join(home, 'nope.yaml'), timeoutMs: 20_000 }),
+      (e: unknown) => {
+        assert.ok(e instanceof ComposeError);
+        assert.equal(e.code, 'COMPOSE_INVALID_FILE');
+        assert.match(e.message, /cannot read compose file .*nope\.yaml: ENOENT/);
+        return true;
+      },
+    );
+  });
+
   test('readiness turns unhealthy after failed probes and ready again', async (t) => {
     const f = await fixture(`
 services:

@@ -1,5 +1,21 @@
 import http from 'node:http';
+import { ComposeError, ComposeErrorCode } from '../errors.js';
 import type { ComposeStatus } from '../status.js';
+
+/** Linux's limit on a unix socket path (sun_path holds 108 bytes with the terminating NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/** Throws COMPOSE_SETUP when `socketPath` is too long to be a unix socket. */
+export function checkSocketPath(socketPath: string): void {
+  const length = Buffer.byteLength(socketPath);
+  if (length > MAX_SOCKET_PATH) {
+    throw new ComposeError(
+      ComposeErrorCode.Setup,
+      `the control socket path ${socketPath} is ${length} bytes, more than unix sockets allow ` +
+        `(${MAX_SOCKET_PATH}); choose a shorter LXR_HOME`,
+    );
+  }
+}
 
 /** Thrown when no supervisor listens on the socket (absent or refusing). */
 export class NotRunningError extends Error {
@@ -13,6 +29,7 @@ export function controlRequest<T>(
   route: string,
   timeoutMs = 5000,
 ): Promise<{ status: number; body: T }> {
+  checkSocketPath(socketPath);
   return new Promise((resolve, reject) => {
     const request = http.request({ socketPath, method, path: route, timeout: timeoutMs }, (response) => {
       let text = '';

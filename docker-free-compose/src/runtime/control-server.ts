@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { checkSocketPath } from '../client/control-client.js';
 import { ComposeError, ComposeErrorCode } from '../errors.js';
 import type { ComposeStatus } from '../status.js';
 
@@ -19,6 +20,7 @@ export interface ControlHandlers {
  * Refuses (COMPOSE_ALREADY_RUNNING) when another supervisor answers on the socket; removes a stale one.
  */
 export async function serveControl(socketPath: string, handlers: ControlHandlers): Promise<http.Server> {
+  checkSocketPath(socketPath);
   if (await answers(socketPath)) {
     throw new ComposeError(
       ComposeErrorCode.AlreadyRunning,

@@ -66,6 +66,8 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
     private readonly ctx: RunnerContext,
   ) {
     super();
+    // Every dependent waiting for this service listens to `change`.
+    this.setMaxListeners(0);
   }
 
   /** The status reported by the control endpoint. */
