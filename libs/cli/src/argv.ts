@@ -15,6 +15,7 @@ export interface FlagSpec {
   readonly hidden?: boolean;
 }
 
+/** A parsed flag: a string, a boolean, or the values of a repeated (`list`) flag. */
 export type FlagValue = string | boolean | string[];
 
 /** A verb's arguments after parsing: flags by long name, and the positionals in order. */
@@ -23,6 +24,7 @@ export interface ParsedArgs {
   readonly positionals: readonly string[];
 }
 
+/** How {@link parseArgs} treats positionals. */
 export interface ParseOptions {
   /**
    * Stop at the first positional: what follows belongs to it (docker's `create IMAGE [CMD…]`,

@@ -103,7 +103,10 @@ before(async () => {
     for (const [i, [type, data]] of (
       [
         ['ContainerNameReserved', { containerId: ID, name: 'goCon' }],
-        ['ContainerRequested', { containerId: ID, name: 'goCon', image: 'golang', env: [] }],
+        [
+          'ContainerRequested',
+          { containerId: ID, ide: true, requestDigest: 'ab', image: 'golang', name: 'goCon', env: [] },
+        ],
       ] as const
     ).entries()) {
       const e = event(i + 1, type, data);
@@ -296,7 +299,7 @@ describe('lxr', () => {
         (out: string) =>
           assert.match(
             out,
-            /^2026-11-29T11:57:02.000Z ContainerRequested 3f2a00000000 \(name=goCon, image=golang\)$/m,
+            /^2026-11-29T11:57:02.000Z ContainerRequested 3f2a00000000 \(name=goCon, image=golang, ide=true\)$/m,
           ),
       ],
       [

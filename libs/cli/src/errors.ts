@@ -7,6 +7,7 @@ export const ExitCode = {
   Failure: 1,
   Usage: 125,
 } as const;
+/** One of {@link ExitCode}. */
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** An error that ends the command with a message on stderr and an exit code. */

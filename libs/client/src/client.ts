@@ -13,6 +13,7 @@ import type {
   RemovedContainer,
 } from './types.js';
 
+/** How {@link createClient} reaches the API. */
 export interface ClientOptions {
   /** Base URL of the API, e.g. `http://127.0.0.1:7420` (see {@link defaultApiUrl}). */
   readonly url: string;
@@ -24,10 +25,12 @@ export interface ClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** Options every call takes. */
 export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Where `events.stream` starts, what it keeps, and when it ends. */
 export interface EventStreamOptions {
   /** Start after this log position; 0 = from the beginning. Default: from the beginning. */
   readonly after?: number;

@@ -11,6 +11,7 @@ export const ClientErrorCode = {
   /** The API answered something that is not what the route promises. */
   BadResponse: 'CLIENT_BAD_RESPONSE',
 } as const;
+/** One of {@link ClientErrorCode}. */
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
 /** Base of every error the client throws. */

@@ -58,11 +58,13 @@ export type CreatedContainer = Container & {
 /** A container with its event history, as `GET /v1/containers/{ref}` answers (`docker inspect`). */
 export type ContainerDetails = Container & { readonly events: RecordedEvent[] };
 
+/** What `DELETE /v1/containers/{ref}` answers: the container that was removed. */
 export interface RemovedContainer {
   readonly id: string;
   readonly name: string;
 }
 
+/** Filters of `GET /v1/containers`; without `all`, containers in a final state are left out. */
 export interface ContainerListOptions {
   /** Include exited and failed containers (`docker ps -a`). */
   readonly all?: boolean;
@@ -75,6 +77,7 @@ export interface ContainerListOptions {
   readonly labels?: readonly string[];
 }
 
+/** A node agent as `GET /v1/nodes` reports it, with every service heartbeating from it. */
 export interface NodeInfo {
   readonly name: string;
   /** True while the node's executor heartbeats. */
@@ -83,6 +86,7 @@ export interface NodeInfo {
   readonly services: { readonly name: string; readonly alive: boolean; readonly lastSeen: string | null }[];
 }
 
+/** What `/readyz` answers: `ready` or `not ready`, with each dependency's check. */
 export interface Health {
   readonly status: string;
   readonly checks?: Record<string, { readonly ok: boolean; readonly error?: string }>;

@@ -65,6 +65,7 @@ export function createRequest(args: ParsedArgs, env: NodeJS.ProcessEnv): CreateC
   };
 }
 
+/** `lxr create`. */
 export const createCommand: Command = {
   name: 'create',
   summary: 'Create a development container',

@@ -3,6 +3,7 @@ import { booleanFlag } from '../argv.js';
 import { ExitCode } from '../errors.js';
 import type { Command } from './command.js';
 
+/** `lxr down`. */
 export const downCommand: Command = {
   name: 'down',
   summary: 'Stop lxr and every process it started',

@@ -4,6 +4,12 @@ import { ExitCode, UsageError } from '../errors.js';
 import { type Command, FORMAT_FLAG } from './command.js';
 import { outputFormat } from './format-flag.js';
 
+/** Fields that identify rather than describe: the id is the subject already, the digest is noise. */
+const HIDDEN = new Set(['containerId', 'requestDigest']);
+/** The fields people look for first, in this order; the rest follow alphabetically. */
+const FIRST = ['name', 'image', 'node', 'state', 'reason'];
+const rank = (key: string) => (FIRST.includes(key) ? FIRST.indexOf(key) : FIRST.length);
+
 /** One line per event, like `docker events`: time, type, the container, and the payload's plain fields. */
 export function formatEvent(event: RecordedEvent): string {
   const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Record<
@@ -13,7 +19,8 @@ export function formatEvent(event: RecordedEvent): string {
   const subject =
     typeof data['containerId'] === 'string' ? shortId(data['containerId']) : event.metadata.stream;
   const attributes = Object.entries(data)
-    .filter(([key, value]) => key !== 'containerId' && ['string', 'number', 'boolean'].includes(typeof value))
+    .filter(([key, value]) => !HIDDEN.has(key) && ['string', 'number', 'boolean'].includes(typeof value))
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
     .map(([key, value]) => `${key}=${value}`);
   return `${event.metadata.timestamp} ${event.type} ${subject}${attributes.length > 0 ? ` (${attributes.join(', ')})` : ''}\n`;
 }
@@ -36,6 +43,7 @@ function filters(args: ParsedArgs): { container?: string; types: string[] } {
   return out;
 }
 
+/** `lxr events`. */
 export const eventsCommand: Command = {
   name: 'events',
   summary: 'Follow the event log',

@@ -3,6 +3,7 @@ import { ExitCode } from '../errors.js';
 import { type Command, FORMAT_FLAG } from './command.js';
 import { outputFormat } from './format-flag.js';
 
+/** `lxr inspect`. */
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Display detailed information on containers, with their events',

@@ -25,6 +25,7 @@ export function containersTable(containers: readonly Container[], now: Date, noT
   );
 }
 
+/** `lxr ps`. */
 export const psCommand: Command = {
   name: 'ps',
   summary: 'List containers',

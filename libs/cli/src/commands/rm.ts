@@ -2,6 +2,7 @@ import { ApiError } from '@lxr/client';
 import { ExitCode } from '../errors.js';
 import type { Command } from './command.js';
 
+/** `lxr rm`. */
 export const rmCommand: Command = {
   name: 'rm',
   summary: 'Remove one or more containers',

@@ -20,6 +20,7 @@ export function servicesTable(status: ComposeStatus, now: Date): string {
   );
 }
 
+/** `lxr status`. */
 export const statusCommand: Command = {
   name: 'status',
   summary: "Show lxr's services and their health",

@@ -3,6 +3,7 @@ import type { ComposeStatus } from '@lxr/docker-free-compose';
 import { ExitCode } from '../errors.js';
 import type { Command } from './command.js';
 
+/** `lxr up`. */
 export const upCommand: Command = {
   name: 'up',
   summary: 'Start lxr: NATS, PostgreSQL, the API and the node services',
