@@ -9,6 +9,7 @@ export type RestartPolicy = 'no' | 'on-failure' | 'always';
 /** What a dependency must reach before its dependent starts. */
 export type DependencyCondition = 'service_ready' | 'service_started';
 
+/** One `depends_on` entry. */
 export interface Dependency {
   readonly service: string;
   readonly condition: DependencyCondition;
@@ -20,6 +21,7 @@ export type ReadinessCheck =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | { readonly kind: 'command'; readonly argv: readonly string[] };
 
+/** A service's `readiness:` block, durations in milliseconds. */
 export interface ReadinessSpec {
   readonly check: ReadinessCheck;
   /** Between probes once ready. */
@@ -47,6 +49,7 @@ export interface InitStep {
   readonly secrets: readonly string[];
 }
 
+/** One service of the compose file, validated and interpolated. */
 export interface ServiceSpec {
   readonly name: string;
   readonly command: readonly string[];
@@ -71,6 +74,7 @@ export interface BackoffSpec {
   readonly resetAfterMs: number;
 }
 
+/** A whole compose file, validated and interpolated. */
 export interface ComposeConfig {
   readonly file: string;
   /** In start order: every service after all of its dependencies. */
@@ -78,8 +82,11 @@ export interface ComposeConfig {
   readonly backoff: BackoffSpec;
 }
 
+/** `restart_backoff` when the file has none. */
 export const DEFAULT_BACKOFF: BackoffSpec = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
+/** `stop_grace_period` when a service has none. */
 export const DEFAULT_STOP_GRACE_MS = 10_000;
+/** `readiness:` timings a service leaves out. */
 export const DEFAULT_READINESS = {
   intervalMs: 5000,
   startIntervalMs: 250,

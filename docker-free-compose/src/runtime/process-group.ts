@@ -21,6 +21,7 @@ export interface GroupProcess {
   signal(signal: NodeJS.Signals): void;
 }
 
+/** How {@link spawnGroup} starts a process. */
 export interface GroupSpawnOptions {
   readonly env: Record<string, string>;
   readonly cwd: string;
