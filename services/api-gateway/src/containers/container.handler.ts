@@ -25,7 +25,7 @@ import {
 import { requestDigest } from '../domain/request-digest.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { CreateContainerBody } from '../http/schemas.js';
-import type { NodeDirectory } from '../nodes/node-directory.js';
+import { listNodesOrExplain, type NodeDirectory } from '../nodes/node-directory.js';
 
 export interface ContainerHandlerDeps {
   readonly store: EventStore;
@@ -124,7 +124,7 @@ export class ContainerHandler {
       for (;;) {
         const name = body.name ?? this.#deps.newName();
         const nameStream = await loadName(store, name);
-        if (container.state.status === 'absent') nodes ??= await this.#deps.nodes.list();
+        if (container.state.status === 'absent') nodes ??= await listNodesOrExplain(this.#deps.nodes);
         const spec: ContainerSpec = {
           name,
           image: normalised.image,

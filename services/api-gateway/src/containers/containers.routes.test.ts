@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createInMemoryEventStore } from '@lxr/event-store';
 import { containerIdForIdempotencyKey } from '@lxr/events';
 import { staticNodeDirectory } from '../nodes/node-directory.js';
 import { createTestApp, liveNode } from '../testing/test-app.js';
@@ -189,6 +190,24 @@ describe('containers routes', () => {
       ...json({ image: 'x', node: 'zz' }),
     });
     assert.equal(unknown.statusCode, 422);
+  });
+
+  it('answers 503 when NATS or PostgreSQL cannot be reached', async () => {
+    const nodes = { list: async () => Promise.reject(new Error('CONNECTION_REFUSED')) };
+    const t = await createTestApp({ nodes });
+    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().code, 'NOT_READY');
+    assert.match(res.json().detail, /lxr_nodes.*CONNECTION_REFUSED/);
+    assert.equal((await t.request({ method: 'GET', url: '/v1/nodes' })).statusCode, 503);
+
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7432'), { code: 'ECONNREFUSED' });
+    const store = createInMemoryEventStore();
+    store.readStream = async () => Promise.reject(down);
+    const pgDown = await createTestApp({ store });
+    const failed = await pgDown.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    assert.equal(failed.statusCode, 503);
+    assert.equal(failed.json().code, 'NOT_READY');
   });
 
   it('filters the list', async () => {

@@ -30,6 +30,10 @@ export function toProblem(
     detail = error.message;
     errors = error.extra.errors;
     headers = error.extra.headers ?? {};
+  } else if (isUnavailable(error)) {
+    code = ErrorCode.NotReady;
+    detail =
+      'a dependency of the gateway (PostgreSQL) is unreachable; try again shortly, `/readyz` says which';
   } else if (isFastifyError(error)) {
     const mapped = (error.code && fastifyCodes[error.code]) ?? undefined;
     if (error.validation) {
@@ -88,6 +92,28 @@ function validationErrors(
     seen.set(pointer, { pointer, field, ...(part ? { in: part } : {}), message: v.message ?? 'invalid' });
   }
   return [...seen.values()];
+}
+
+/** Errors meaning PostgreSQL (or another dependency) cannot be reached right now, not a bug. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);
+
+function isUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    if (e.message.includes('Connection terminated')) return true;
+    e = e.cause;
+  }
+  return false;
 }
 
 function isFastifyError(error: unknown): error is FastifyError {

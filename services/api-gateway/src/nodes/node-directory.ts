@@ -1,3 +1,5 @@
+import { ErrorCode, GatewayError } from '../errors.js';
+
 /** A node agent as the gateway reports it. */
 export interface NodeInfo {
   readonly name: string;
@@ -15,6 +17,22 @@ export interface NodeInfo {
  */
 export interface NodeDirectory {
   list(): Promise<readonly NodeInfo[]>;
+}
+
+/**
+ * Lists the nodes, turning a failure (NATS unreachable) into a 503 problem that says so.
+ */
+export async function listNodesOrExplain(directory: NodeDirectory): Promise<readonly NodeInfo[]> {
+  try {
+    return await directory.list();
+  } catch (error) {
+    throw new GatewayError(
+      ErrorCode.NotReady,
+      `cannot read the node agents' heartbeats (NATS KV lxr_nodes): ${(error as Error).message}; check that NATS is up (\`lxr status\`)`,
+      {},
+      { cause: error },
+    );
+  }
 }
 
 /** A directory that always answers the same nodes, e.g. for tests and single-node setups. */
