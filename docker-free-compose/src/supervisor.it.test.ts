@@ -203,6 +203,24 @@ services:
     await composeDown(options);
   });
 
+  test('the backoff starts over for a process that stayed up for reset_after', async (t) => {
+    const f = await fixture(`
+restart_backoff: { initial: 200ms, max: 10s, reset_after: 400ms }
+services:
+  late:
+    command: ['\${NODE}', -e, 'setTimeout(() => process.exit(1), 600)']
+`);
+    const options = { lxrHome: f.home, file: f.file, env: f.env };
+    t.after(() => cleanup(f.home));
+    await assert.rejects(composeUp({ ...options, timeoutMs: 20_000 }), /service late crashed 3 times/);
+    const log = await readFile(homeLayout(f.home).supervisorLog, 'utf8');
+    const delays = [...log.matchAll(/late: exited with code 1; restart \d+ in (\d+) ms/g)].map((m) =>
+      Number(m[1]),
+    );
+    assert.deepEqual(delays.slice(0, 3), [200, 200, 200], 'not 200, 400, 800');
+    await composeDown(options);
+  });
+
   test('an invalid compose file makes composeUp reject with the key path, leaving nothing running', async (t) => {
     const f = await fixture(
       'services:\n  a:\n    command: [x]\n    depends_on: [b]\n  b:\n    command: [y]\n    depends_on: [a]\n    helthcheck: {}\n',
