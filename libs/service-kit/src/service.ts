@@ -5,6 +5,7 @@ import {
   type ReplyOptions,
   type SubscribeOptions,
   type Subscription,
+  redactServerUrl,
 } from '@lxr/bus';
 import type { RecordedEvent } from '@lxr/events';
 import { startTelemetry, type Telemetry, type Tracer } from '@lxr/telemetry';
@@ -198,7 +199,7 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
     telemetry = startTelemetry({ serviceName: name, serviceVersion: version, node: config.node });
     teardown.unshift({ name: 'flush telemetry', run: () => telemetry?.shutdown() });
 
-    logger.info({ servers: config.natsServers, version }, 'starting');
+    logger.info({ servers: config.natsServers.map(redactServerUrl), version }, 'starting');
     bus = await connectBus({
       servers: config.natsServers,
       name: `${name}@${config.node}`,

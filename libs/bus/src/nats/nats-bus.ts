@@ -1,4 +1,5 @@
 import { eventSubject, isKnownEventType, type RecordedEvent } from '@lxr/events';
+import { natsServerOptions } from './server-urls.js';
 import { noopTracer, type Tracer, withProducerSpan } from '@lxr/telemetry';
 import {
   connect,
@@ -62,11 +63,12 @@ export async function connectBus(options: ConnectBusOptions): Promise<NatsBus> {
   const logger = options.logger ?? silentLogger;
   const maxDelay = options.maxReconnectDelayMs ?? 2_000;
   let disconnectedAt = Date.now();
-  const servers = typeof options.servers === 'string' ? options.servers : [...options.servers];
+  const { servers, ...credentials } = natsServerOptions(options.servers);
   let nc: NatsConnection;
   try {
     nc = await connect({
       servers,
+      ...credentials,
       name: options.name,
       maxReconnectAttempts: -1,
       waitOnFirstConnect: options.waitOnFirstConnect ?? true,
@@ -79,7 +81,7 @@ export async function connectBus(options: ConnectBusOptions): Promise<NatsBus> {
   } catch (error) {
     throw new BusError(
       BusErrorCode.ConnectFailed,
-      `could not connect to NATS at ${[servers].flat().join(', ')}: ${messageOf(error)}`,
+      `could not connect to NATS at ${servers.join(', ')}: ${messageOf(error)}`,
       { cause: error },
     );
   }
