@@ -12,7 +12,7 @@ test('ensureSecrets generates each secret once, in a 0700 directory of 0600 file
   const dir = path.join(home, 'secrets');
   const first = await ensureSecrets(dir);
   assert.deepEqual(Object.keys(first).sort(), ['LXR_NATS_TOKEN', 'LXR_PG_PASSWORD']);
-  for (const value of Object.values(first)) assert.match(value, /^[0-9a-f]{48}$/);
+  for (const value of Object.values(first)) assert.match(value, /^lxr[0-9a-f]{48}$/);
   assert.notEqual(first['LXR_NATS_TOKEN'], first['LXR_PG_PASSWORD']);
   assert.equal(statSync(dir).mode & 0o777, 0o700);
   for (const s of SECRETS) assert.equal(statSync(path.join(dir, s.file)).mode & 0o777, 0o600);

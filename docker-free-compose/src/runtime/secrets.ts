@@ -11,8 +11,8 @@ export interface SecretDefinition {
 }
 
 /**
- * The secrets of an lxr installation. Values are hex, so they are safe unquoted in URLs, SQL strings and
- * nats-server configs.
+ * The secrets of an lxr installation. Values are `lxr` then hex, so they are safe unquoted in URLs, SQL
+ * strings and nats-server configs (which parse a value starting with a digit as a number).
  */
 export const SECRETS: readonly SecretDefinition[] = [
   { name: 'LXR_PG_PASSWORD', file: 'postgres-password' },
@@ -33,7 +33,7 @@ export async function ensureSecrets(
   for (const secret of secrets) {
     const file = path.join(dir, secret.file);
     try {
-      await writeFile(file, `${randomBytes(24).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
+      await writeFile(file, `lxr${randomBytes(24).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }

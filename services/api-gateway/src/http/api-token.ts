@@ -7,7 +7,8 @@ export const API_TOKEN_FILE = 'api-token';
 
 /**
  * The API token in `<home>/api-token`, created on first use: 32 random bytes as hex, the file
- * mode 0600 and the directory 0700 (both owned by the gateway's user). Later starts read the same
+ * file mode 0600, owned by the gateway's user. LXR_HOME itself keeps its mode: PostgreSQL, running as
+ * its own user, must be able to traverse it to reach its data directory. Later starts read the same
  * token, tightening the file's mode if someone loosened it. Concurrent first starts agree on one
  * token (the file is created exclusively).
  */
@@ -15,11 +16,10 @@ export async function ensureApiToken(
   home: string,
 ): Promise<{ token: string; file: string; created: boolean }> {
   const file = path.join(home, API_TOKEN_FILE);
-  await mkdir(home, { recursive: true, mode: 0o700 });
+  await mkdir(home, { recursive: true });
   try {
     const token = randomBytes(32).toString('hex');
     await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-    await chmod(home, 0o700);
     return { token, file, created: true };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
