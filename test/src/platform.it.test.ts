@@ -1,0 +1,242 @@
+// The platform end to end, as a user drives it: `lxr up`, `lxr create`, the event in PostgreSQL and
+// on JetStream exactly once, `lxr events`, `lxr ps`, faults, `lxr down`. Root only (PostgreSQL is run
+// as its own user, which needs root to arrange).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { ComposeStatus } from '@lxr/docker-free-compose';
+import { createPostgresEventStore } from '@lxr/event-store';
+import { containerStream, type RecordedEvent } from '@lxr/events';
+import { requiresRoot } from '@lxr/testkit';
+import { jetStreamEvents } from './jetstream.js';
+import { alive, createSuite, eventually, type Suite } from './suite.js';
+
+const skip = requiresRoot();
+
+describe('lxr end to end', { skip, timeout: 300_000 }, () => {
+  let suite: Suite;
+
+  before(async () => {
+    suite = await createSuite();
+    const started = Date.now();
+    const up = await suite.lxr('up');
+    assert.equal(up.code, 0, `lxr up failed: ${up.stderr}`);
+    console.log(`# lxr up took ${Date.now() - started} ms`);
+  });
+  after(async () => {
+    await suite?.dispose();
+  });
+
+  const status = async (): Promise<ComposeStatus> => {
+    const result = await suite.lxr('status', '--format', 'json');
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as ComposeStatus;
+  };
+  const pidOf = async (service: string): Promise<number> => {
+    const pid = (await status()).services.find((s) => s.name === service)?.pid;
+    assert.ok(pid, `${service} has a pid`);
+    return pid;
+  };
+  const relayed = (events: RecordedEvent[], type: string) => events.filter((e) => e.type === type);
+
+  it('brings nats-server, PostgreSQL, the gateway and the five services up healthy', async () => {
+    const { services } = await status();
+    assert.deepEqual(services.map((s) => s.name).sort(), [
+      'api-gateway',
+      'executor',
+      'ide-launcher',
+      'image-puller',
+      'nats',
+      'network-allocator',
+      'postgres',
+      'rootfs-builder',
+    ]);
+    for (const service of services) assert.equal(service.state, 'ready', `${service.name} is ready`);
+    const nodes = await (await suite.client()).nodes.list();
+    assert.ok(
+      nodes.some((n: { name: string; alive: boolean }) => n.name === 'e2e-node' && n.alive),
+      'the node agent is alive in the registry',
+    );
+  });
+
+  it('lxr create records ContainerRequested once: in PostgreSQL, on JetStream, in lxr events and lxr ps', async () => {
+    const created = await suite.lxr('create', '--name', 'demo', 'busybox');
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+
+    const store = createPostgresEventStore({ connectionString: await suite.databaseUrl() });
+    try {
+      const stream = await store.readStream(containerStream(id));
+      assert.deepEqual(
+        stream.map((e) => e.type),
+        ['ContainerRequested'],
+      );
+      const eventId = stream[0]!.metadata.eventId;
+      const onBus = await eventually('the event on JetStream', async () => {
+        const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
+        return events.some((e) => e.metadata.eventId === eventId) ? events : undefined;
+      });
+      assert.equal(
+        onBus.filter((e) => e.metadata.eventId === eventId).length,
+        1,
+        'exactly once on JetStream',
+      );
+    } finally {
+      await store.close();
+    }
+
+    const events = suite.spawnLxr('events', '--since', '0', '--format', 'json');
+    let output = '';
+    events.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      await eventually('lxr events to stream the event', async () =>
+        output.includes(`"ContainerRequested"`) && output.includes(id) ? true : undefined,
+      );
+    } finally {
+      events.kill('SIGINT');
+    }
+    const line = output
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as RecordedEvent)
+      .find((e) => e.type === 'ContainerRequested');
+    assert.equal(line?.metadata.correlationId, id);
+
+    const ps = await suite.lxr('ps', '--format', 'json');
+    assert.equal(ps.code, 0, ps.stderr);
+    const rows = ps.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; name: string });
+    const row = rows.find((r) => r.id === id && r.name === 'demo');
+    assert.ok(row, `lxr ps lists ${id}: ${ps.stdout}`);
+  });
+
+  it('a name already taken is refused with a clear error', async () => {
+    const again = await suite.lxr('create', '--name', 'demo', 'busybox');
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /demo/);
+  });
+
+  it('a gateway killed with SIGKILL mid-burst loses nothing and doubles nothing', async () => {
+    const gateway = await pidOf('api-gateway');
+    const keys = Array.from({ length: 40 }, () => randomUUID());
+    const createWithRetry = async (key: string, index: number): Promise<string> => {
+      for (;;) {
+        try {
+          const client = await suite.client();
+          const { id } = await client.containers.create(
+            { name: `burst-${index}`, image: 'busybox', ide: false },
+            { idempotencyKey: key },
+          );
+          return id;
+        } catch {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    };
+    const creating = Promise.all(keys.map((key, i) => createWithRetry(key, i)));
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(gateway, 'SIGKILL');
+    const ids = await creating;
+    assert.equal(new Set(ids).size, 40);
+    await eventually('the supervisor to restart the gateway', async () => {
+      const s = (await status()).services.find((x) => x.name === 'api-gateway');
+      return s?.state === 'ready' && s.pid !== gateway ? true : undefined;
+    });
+
+    const store = createPostgresEventStore({ connectionString: await suite.databaseUrl() });
+    try {
+      for (const id of ids) {
+        const stream = await store.readStream(containerStream(id));
+        assert.deepEqual(
+          stream.map((e) => e.type),
+          ['ContainerRequested'],
+          `container ${id} requested once`,
+        );
+      }
+    } finally {
+      await store.close();
+    }
+    const onBus = await eventually('every burst event on JetStream', async () => {
+      const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
+      return ids.every((id) => events.some((e) => e.metadata.correlationId === id)) ? events : undefined;
+    });
+    for (const id of ids) {
+      assert.equal(onBus.filter((e) => e.metadata.correlationId === id).length, 1, `${id} once on JetStream`);
+    }
+    const listed = await (await suite.client()).containers.list();
+    for (const id of ids)
+      assert.ok(
+        listed.some((c: { id: string }) => c.id === id),
+        `${id} listed`,
+      );
+  });
+
+  it('NATS and PostgreSQL restarted under load: services reconnect and the relay catches up', async () => {
+    const client = await suite.client();
+    const ids: string[] = [];
+    const create = async (name: string) => {
+      const key = randomUUID();
+      for (;;) {
+        try {
+          ids.push(
+            (await client.containers.create({ name, image: 'busybox', ide: false }, { idempotencyKey: key }))
+              .id,
+          );
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    };
+    const nats = await pidOf('nats');
+    const load = Promise.all(Array.from({ length: 10 }, (_, i) => create(`under-nats-restart-${i}`)));
+    process.kill(nats, 'SIGKILL');
+    await load;
+    const postgres = await pidOf('postgres');
+    const load2 = Promise.all(Array.from({ length: 10 }, (_, i) => create(`under-pg-restart-${i}`)));
+    process.kill(postgres, 'SIGKILL');
+    await load2;
+    assert.equal(ids.length, 20);
+
+    await eventually(
+      'every service ready again',
+      async () => ((await status()).services.every((s) => s.state === 'ready') ? true : undefined),
+      60_000,
+    );
+    const onBus = await eventually(
+      'the relay to catch up',
+      async () => {
+        const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
+        return ids.every((id) => events.some((e) => e.metadata.correlationId === id)) ? events : undefined;
+      },
+      60_000,
+    );
+    for (const id of ids) {
+      assert.equal(onBus.filter((e) => e.metadata.correlationId === id).length, 1, `${id} once on JetStream`);
+    }
+  });
+
+  it('lxr rm removes a container and releases its name', async () => {
+    const rm = await suite.lxr('rm', 'demo');
+    assert.equal(rm.code, 0, rm.stderr);
+    const ps = await suite.lxr('ps', '-a', '--format', 'json');
+    assert.ok(!ps.stdout.includes('"demo"'));
+    const again = await suite.lxr('create', '--name', 'demo', 'busybox');
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('lxr down stops everything and leaves no process', async () => {
+    const pids = (await status()).services.map((s) => s.pid).filter((p): p is number => p !== null);
+    assert.ok(pids.length >= 8);
+    const down = await suite.lxr('down');
+    assert.equal(down.code, 0, down.stderr);
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} is gone`);
+    const after = await suite.lxr('status');
+    assert.notEqual(after.code, 0, 'lxr status reports lxr is not running');
+  });
+});

@@ -1,0 +1,125 @@
+import { execFile, spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createClient, type LxrClient } from '@lxr/client';
+import { freePort } from '@lxr/testkit';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const cli = path.join(repoRoot, 'libs/cli/dist/main.js');
+
+/** What one `lxr` invocation printed and returned. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A whole lxr installation in a temp LXR_HOME on free ports, driven through the real CLI. */
+export interface Suite {
+  readonly home: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly apiPort: number;
+  lxr(...args: string[]): Promise<CliResult>;
+  /** Spawns `lxr` and hands back the child, e.g. for `lxr events`, which follows until killed. */
+  spawnLxr(...args: string[]): ReturnType<typeof spawn>;
+  client(): Promise<LxrClient>;
+  natsUrl(): Promise<string>;
+  databaseUrl(): Promise<string>;
+  /** `lxr down --purge` and the temp dir gone; safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+const servicePortVars = [
+  'LXR_NATS_PORT',
+  'LXR_PG_PORT',
+  'LXR_API_PORT',
+  'LXR_IMAGE_PULLER_HEALTH_PORT',
+  'LXR_ROOTFS_BUILDER_HEALTH_PORT',
+  'LXR_NETWORK_ALLOCATOR_HEALTH_PORT',
+  'LXR_EXECUTOR_HEALTH_PORT',
+  'LXR_IDE_LAUNCHER_HEALTH_PORT',
+];
+
+export async function createSuite(): Promise<Suite> {
+  const home = await mkdtemp(path.join(tmpdir(), 'lxr-e2e-'));
+  // PostgreSQL runs as its own user and must traverse LXR_HOME.
+  await chmod(home, 0o755);
+  const env: NodeJS.ProcessEnv = { ...process.env, LXR_HOME: home, LXR_NODE_NAME: 'e2e-node' };
+  for (const name of servicePortVars) env[name] = String(await freePort());
+  delete env['LXR_TOKEN'];
+  delete env['LXR_API_URL'];
+  const secret = async (file: string) => (await readFile(path.join(home, 'secrets', file), 'utf8')).trim();
+  let disposed = false;
+  return {
+    home,
+    env,
+    apiPort: Number(env['LXR_API_PORT']),
+    async lxr(...args) {
+      try {
+        const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env, timeout: 60_000 });
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const e = error as { code?: number; stdout?: string; stderr?: string };
+        return {
+          code: typeof e.code === 'number' ? e.code : 1,
+          stdout: e.stdout ?? '',
+          stderr: e.stderr ?? '',
+        };
+      }
+    },
+    spawnLxr(...args) {
+      return spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    async client() {
+      const token = (await readFile(path.join(home, 'api-token'), 'utf8')).trim();
+      return createClient({ url: `http://127.0.0.1:${env['LXR_API_PORT']}`, token });
+    },
+    async natsUrl() {
+      return `nats://${await secret('nats-token')}@127.0.0.1:${env['LXR_NATS_PORT']}`;
+    },
+    async databaseUrl() {
+      return `postgres://lxr:${await secret('postgres-password')}@127.0.0.1:${env['LXR_PG_PORT']}/lxr`;
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await run(process.execPath, [cli, 'down', '--purge'], { env, timeout: 60_000 }).catch(() => {});
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
