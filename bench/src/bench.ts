@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+
 /** One line of a benchmark table. */
 export interface BenchRow {
   /** What was measured, e.g. `append, 8 writers, 1 event/append`. */
@@ -43,3 +46,25 @@ export function quantile(samples: readonly number[], q: number): number {
 
 export const formatInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const formatMs = (n: number): string => `${n.toFixed(2)} ms`;
+
+/** Machine-wide CPU use (all processes, all cores) between `start()` and `stop()`, from /proc/stat. */
+export function cpuMeter(): { stop(): string } {
+  const read = () => {
+    try {
+      const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      const idle = fields[3]! + (fields[4] ?? 0);
+      return { idle, total: fields.reduce((a, b) => a + b, 0) };
+    } catch {
+      return undefined;
+    }
+  };
+  const first = read();
+  return {
+    stop() {
+      const last = read();
+      if (!first || !last || last.total === first.total) return 'CPU use unknown';
+      const busy = 1 - (last.idle - first.idle) / (last.total - first.total);
+      return `machine CPU ${(busy * 100).toFixed(0)}% busy, load ${loadavg()[0]!.toFixed(2)}`;
+    },
+  };
+}

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { eventSubject, isKnownEventType, type NewEvent, type RecordedEvent, uuidv7 } from '@lxr/events';
 import {
   createOutboxRelay,
@@ -7,12 +9,38 @@ import {
 } from '@lxr/event-store';
 import { type NatsServer, type PostgresServer, startNats, startPostgres } from '@lxr/testkit';
 import { connect, JSONCodec, nanos } from 'nats';
-import { type BenchRow, type BenchSection, formatInt, formatMs, quantile } from './bench.js';
+import { type BenchRow, type BenchSection, cpuMeter, formatInt, formatMs, quantile } from './bench.js';
 
 const THROUGHPUT_MS = Number(process.env['LXR_BENCH_THROUGHPUT_MS'] ?? 3_000);
 const LATENCY_MS = Number(process.env['LXR_BENCH_LATENCY_MS'] ?? 10_000);
 const LATENCY_RATE = 1_000;
 const THROUGHPUT_GOAL = 5_000;
+/** `inline` runs the relay in the bench's process (and reports its stages); default: its own process. */
+const RELAY_INLINE = process.env['LXR_BENCH_RELAY'] === 'inline';
+
+/** The relay in a child process (`relay-process.ts`), as a service would run it. */
+function relayProcess(pgUrl: string, natsUrl: string): { start(): Promise<void>; stop(): Promise<void>; published: number } {
+  let child: ChildProcess | undefined;
+  return {
+    published: Number.NaN,
+    async start() {
+      child = spawn(process.execPath, [fileURLToPath(new URL('./relay-process.js', import.meta.url))], {
+        env: { ...process.env, LXR_BENCH_PG_URL: pgUrl, LXR_BENCH_NATS_URL: natsUrl },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        child!.once('exit', (code) => reject(new Error(`relay process exited with ${code}`)));
+        child!.stdout!.once('data', () => resolve());
+      });
+    },
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 const P99_GOAL_MS = 10;
 
 const codec = JSONCodec<RecordedEvent>();
@@ -56,16 +84,28 @@ async function latency(store: PostgresEventStore, natsUrl: string, pgUrl: string
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name: 'LXR_EVENTS', subjects: ['lxr.events.>'], duplicate_window: nanos(120_000) });
-  const relay = createOutboxRelay({
-    connectionString: pgUrl,
-    publish: async (event) => {
-      await js.publish(subjectOf(event), codec.encode(event), { msgID: event.metadata.eventId });
-    },
-  });
   const sentAt = new Map<string, number>();
+  const committedAt = new Map<string, number>();
+  /** Per stage, for the events measured: commit → relay picks it up, publish → JetStream ack. */
+  const pickup: number[] = [];
+  const publishing: number[] = [];
+  let measuring = false;
+  const relay = RELAY_INLINE
+    ? createOutboxRelay({
+        connectionString: pgUrl,
+        publish: async (event) => {
+          const t0 = performance.now();
+          await js.publish(subjectOf(event), codec.encode(event), { msgID: event.metadata.eventId });
+          const committed = committedAt.get(event.metadata.eventId);
+          if (measuring && committed !== undefined) {
+            pickup.push(t0 - committed);
+            publishing.push(performance.now() - t0);
+          }
+        },
+      })
+    : relayProcess(pgUrl, natsUrl);
   const delivered: number[] = [];
   const appendLatencies: number[] = [];
-  let measuring = false;
   const consumer = await js.consumers.get('LXR_EVENTS');
   const messages = await consumer.consume();
   const consuming = (async () => {
@@ -93,7 +133,9 @@ async function latency(store: PostgresEventStore, natsUrl: string, pgUrl: string
           const p = store
             .append(`lat-${eventId}`, 'no-stream', [newEvent(sent, eventId)])
             .then(() => {
-              if (record) appendLatencies.push(performance.now() - t0);
+              const t1 = performance.now();
+              committedAt.set(eventId, t1);
+              if (record) appendLatencies.push(t1 - t0);
             })
             .finally(() => inflight.delete(p));
           inflight.add(p);
@@ -106,12 +148,14 @@ async function latency(store: PostgresEventStore, natsUrl: string, pgUrl: string
     await drive(1_000, false); // warm-up: connections, prepared statements, JIT
     await new Promise((r) => setTimeout(r, 200));
     measuring = true;
+    const cpu = cpuMeter();
     const sent = await drive(ms, true);
+    const machine = cpu.stop();
     const deadline = performance.now() + 10_000;
     while (delivered.length < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     measuring = false;
-    log(`latency: ${sent} sent, ${delivered.length} delivered, relay published ${relay.published}`);
-    return { sent, delivered, appendLatencies };
+    log(`latency: ${sent} sent, ${delivered.length} delivered`);
+    return { sent, delivered, appendLatencies, pickup, publishing, machine };
   } finally {
     await relay.stop();
     await messages.close();
@@ -138,8 +182,10 @@ export const eventStoreBench: BenchSection = {
     '`RECOMMENDED_POSTGRES_SETTINGS`) and nats-server with JetStream (file storage), on this machine. ' +
     `Throughput: each writer appends to its own stream with a numeric expected version, ${THROUGHPUT_MS / 1000} s per row. ` +
     `Latency: ${LATENCY_RATE} events/s for ${LATENCY_MS / 1000} s (after a 1 s warm-up), one append per event, ` +
-    'the outbox relay in the same process publishing with msgID, an ordered JetStream consumer in the same process; ' +
-    'measured from the append call to delivery.',
+    'the outbox relay in its own process (as a service runs it; `LXR_BENCH_RELAY=inline` runs it in the bench ' +
+    'process and adds a breakdown) publishing with msgID, an ordered JetStream consumer in the bench process; ' +
+    'measured from the append call to delivery. Durations: `LXR_BENCH_THROUGHPUT_MS`, `LXR_BENCH_LATENCY_MS`. ' +
+    'The machine (2 cores) is shared, so each row notes how busy it was.',
   async run(log) {
     let postgres: PostgresServer | undefined;
     let nats: NatsServer | undefined;
@@ -154,18 +200,27 @@ export const eventStoreBench: BenchSection = {
       let run = 0;
       for (const batch of [1, 10]) {
         for (const writers of [1, 8, 32]) {
+          const cpu = cpuMeter();
           const r = await throughput(store, writers, batch, THROUGHPUT_MS, run++);
+          const machine = cpu.stop();
           log(`append ${writers} writers × ${batch}: ${formatInt(r.eventsPerSecond)} events/s`);
           rows.push({
             name: `append: ${writers} writer${writers > 1 ? 's' : ''}, ${batch} event${batch > 1 ? 's' : ''}/append`,
             result: `${formatInt(r.eventsPerSecond)} events/s`,
             goal: `≥ ${formatInt(THROUGHPUT_GOAL)} events/s`,
             met: r.eventsPerSecond >= THROUGHPUT_GOAL,
-            notes: `append p50 ${formatMs(r.p50)}, p99 ${formatMs(r.p99)}`,
+            notes: `append p50 ${formatMs(r.p50)}, p99 ${formatMs(r.p99)}; ${machine}`,
           });
         }
       }
-      const { sent, delivered, appendLatencies } = await latency(store, nats.url, postgres.url, LATENCY_MS, log);
+      // A fresh database, so the relay starts with an empty log rather than the throughput runs'.
+      await store.pool.query('create database latency');
+      const latencyUrl = postgres.url.replace(/\/[^/]+$/, '/latency');
+      const latencyStore = createPostgresEventStore({ connectionString: latencyUrl, maxConnections: 20 });
+      await latencyStore.migrate();
+      const { sent, delivered, appendLatencies, pickup, publishing, machine } = await latency(latencyStore, nats.url, latencyUrl, LATENCY_MS, log).finally(
+        () => latencyStore.close(),
+      );
       const p = (q: number) => quantile(delivered, q);
       rows.push({
         name: `append → delivered at ${formatInt(LATENCY_RATE)} events/s (${formatInt(sent)} events)`,
@@ -174,7 +229,12 @@ export const eventStoreBench: BenchSection = {
         met: delivered.length === sent && p(0.99) <= P99_GOAL_MS,
         notes:
           `max ${formatMs(p(1))}; ${formatInt(delivered.length)}/${formatInt(sent)} delivered; ` +
-          `append alone p50 ${formatMs(quantile(appendLatencies, 0.5))}, p99 ${formatMs(quantile(appendLatencies, 0.99))}`,
+          `append alone p50 ${formatMs(quantile(appendLatencies, 0.5))}, p99 ${formatMs(quantile(appendLatencies, 0.99))}` +
+          (RELAY_INLINE
+            ? `; commit → relay p50/p99 ${formatMs(quantile(pickup, 0.5))}/${formatMs(quantile(pickup, 0.99))}, ` +
+              `JetStream publish ${formatMs(quantile(publishing, 0.5))}/${formatMs(quantile(publishing, 0.99))}`
+            : '; relay in its own process') +
+          `; ${machine}`,
       });
       return rows;
     } finally {

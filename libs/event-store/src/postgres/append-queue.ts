@@ -7,7 +7,7 @@ import { currentVersion, executeAppend } from './append.js';
 /** How the store groups concurrent appends into statements. */
 export interface AppendQueueOptions {
   /**
-   * Append statements in flight at once; default 4. Appends arriving while all are busy wait and
+   * Append statements in flight at once; default 2 (best on the 2-core bench machine). Appends arriving while all are busy wait and
    * leave together in the next statement: one round trip, one commit (one WAL flush) and one
    * `pg_notify` for all of them. Under light load every append leaves at once.
    */
@@ -48,7 +48,7 @@ export class AppendQueue {
 
   constructor(pool: pg.Pool, options: AppendQueueOptions = {}) {
     this.#pool = pool;
-    this.#concurrency = Math.max(1, options.concurrency ?? 4);
+    this.#concurrency = Math.max(1, options.concurrency ?? 2);
     this.#maxEvents = Math.max(1, options.maxEvents ?? 1_000);
   }
 

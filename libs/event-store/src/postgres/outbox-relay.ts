@@ -5,7 +5,15 @@ import { type Logger, silentLogger } from '../logger.js';
 import { createSignal } from '../signal.js';
 import { connectDedicated, type DedicatedConnection, type PostgresConnection } from './connection.js';
 import { EVENTS_CHANNEL } from './database.js';
-import { type LoggedEvent, LOG_START, type LogCursor, readAfterWithClient } from './read.js';
+import { type EventRow, type LoggedEvent, LOG_START, type LogCursor, READ_AFTER_SQL, toLoggedEvent } from './read.js';
+
+/**
+ * Saves the checkpoint and reads the batch after it in one round trip: the read that follows a
+ * batch is the checkpoint of that batch. ($1, $2: cursor; $3: limit; $4: relay name.)
+ */
+const SAVE_AND_READ_SQL = `with saved as (
+  update lxr_events.outbox_checkpoints set transaction_id = $1::xid8, position = $2, updated_at = now() where name = $4
+) ${READ_AFTER_SQL}`;
 
 /** First key of the relay's leader lock (second key: hash of the relay's name). */
 const RELAY_LOCK_NAMESPACE = 0x6c787202;
@@ -112,27 +120,32 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
+  /** The next batch after `cursor`, saving `cursor` as the checkpoint first when `save`. */
+  async function readBatch(client: pg.ClientBase, cursor: LogCursor, save: boolean): Promise<LoggedEvent[]> {
+    const values = [cursor.transactionId, cursor.position, batchSize];
+    const { rows } = await client.query<EventRow>(
+      save
+        ? { name: 'lxr_events_outbox_save_read', text: SAVE_AND_READ_SQL, values: [...values, name] }
+        : { name: 'lxr_events_read_after', text: READ_AFTER_SQL, values },
+    );
+    return rows.map(toLoggedEvent);
+  }
+
   /**
-   * Publishes a batch in order, stopping at the first failure, and checkpoints what was published.
-   * Returns the new cursor and the publish failure, if any.
+   * Publishes a batch in order, stopping at the first failure. Returns the cursor after the last
+   * published event and the failure, if any.
    */
-  async function relayBatch(
-    client: pg.ClientBase,
-    batch: readonly LoggedEvent[],
-    from: LogCursor,
-  ): Promise<{ cursor: LogCursor; failure?: unknown }> {
+  async function publishBatch(batch: readonly LoggedEvent[], from: LogCursor): Promise<{ cursor: LogCursor; failure?: unknown }> {
     let cursor = from;
     for (const { event, cursor: next } of batch) {
       try {
         await publish(event);
       } catch (failure) {
-        if (cursor !== from) await saveCheckpoint(client, cursor);
         return { cursor, failure };
       }
       cursor = next;
       published++;
     }
-    await saveCheckpoint(client, cursor);
     return { cursor };
   }
 
@@ -154,30 +167,42 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       check();
     }
     leader = true;
+    // The checkpoint need not survive a crash: losing its last updates only means publishing those
+    // events again, which the broker drops by event id. So its commits skip the WAL flush wait.
+    await client.query('set synchronous_commit = off');
     await client.query(`listen ${EVENTS_CHANNEL}`);
     let cursor = await loadCheckpoint(client);
     logger.info({ relay: name, position: cursor.position }, 'outbox relay is the leader; relaying from its checkpoint');
+    /** True when `cursor` moved past the stored checkpoint. */
+    let unsaved = false;
     let publishDelay = minRetryDelay;
-    while (!stopping) {
-      check();
-      wake.clear();
-      const batch = await readAfterWithClient(client, cursor, batchSize);
-      if (batch.length === 0) {
-        await wake.wait(pollIntervalMs);
-        continue;
+    try {
+      while (!stopping) {
+        check();
+        wake.clear();
+        const batch = await readBatch(client, cursor, unsaved);
+        unsaved = false;
+        if (batch.length === 0) {
+          await wake.wait(pollIntervalMs);
+          continue;
+        }
+        const result = await publishBatch(batch, cursor);
+        unsaved = result.cursor !== cursor;
+        cursor = result.cursor;
+        if (result.failure === undefined) {
+          publishDelay = minRetryDelay;
+          continue;
+        }
+        logger.warn(
+          { err: result.failure, relay: name, position: cursor.position, retryInMs: publishDelay },
+          'outbox relay could not publish; retrying from the last published event',
+        );
+        await pause(publishDelay);
+        publishDelay = Math.min(publishDelay * 2, maxRetryDelay);
       }
-      const result = await relayBatch(client, batch, cursor);
-      cursor = result.cursor;
-      if (result.failure === undefined) {
-        publishDelay = minRetryDelay;
-        continue;
-      }
-      logger.warn(
-        { err: result.failure, relay: name, position: cursor.position, retryInMs: publishDelay },
-        'outbox relay could not publish; retrying from the last published event',
-      );
-      await pause(publishDelay);
-      publishDelay = Math.min(publishDelay * 2, maxRetryDelay);
+    } finally {
+      // Stopping (or losing PostgreSQL, when this fails too): keep what was published.
+      if (unsaved && !broken()) await saveCheckpoint(client, cursor);
     }
   }
 
