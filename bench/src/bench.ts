@@ -51,7 +51,12 @@ export const formatMs = (n: number): string => `${n.toFixed(2)} ms`;
 export function cpuMeter(): { stop(): string } {
   const read = () => {
     try {
-      const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      const fields = readFileSync('/proc/stat', 'utf8')
+        .split('\n')[0]!
+        .trim()
+        .split(/\s+/)
+        .slice(1)
+        .map(Number);
       const idle = fields[3]! + (fields[4] ?? 0);
       return { idle, total: fields.reduce((a, b) => a + b, 0) };
     } catch {

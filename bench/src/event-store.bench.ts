@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { eventSubject, isKnownEventType, type NewEvent, type RecordedEvent, uuidv7 } from '@lxr/events';
 import {
   createOutboxRelay,
   createPostgresEventStore,
   type PostgresEventStore,
   RECOMMENDED_POSTGRES_SETTINGS,
 } from '@lxr/event-store';
+import { eventSubject, isKnownEventType, type NewEvent, type RecordedEvent, uuidv7 } from '@lxr/events';
 import { type NatsServer, type PostgresServer, startNats, startPostgres } from '@lxr/testkit';
 import { connect, JSONCodec, nanos } from 'nats';
 import { type BenchRow, type BenchSection, cpuMeter, formatInt, formatMs, quantile } from './bench.js';
@@ -19,7 +19,10 @@ const THROUGHPUT_GOAL = 5_000;
 const RELAY_INLINE = process.env['LXR_BENCH_RELAY'] === 'inline';
 
 /** The relay in a child process (`relay-process.ts`), as a service would run it. */
-function relayProcess(pgUrl: string, natsUrl: string): { start(): Promise<void>; stop(): Promise<void>; published: number } {
+function relayProcess(
+  pgUrl: string,
+  natsUrl: string,
+): { start(): Promise<void>; stop(): Promise<void>; published: number } {
   let child: ChildProcess | undefined;
   return {
     published: Number.NaN,
@@ -57,7 +60,13 @@ function newEvent(i: number, eventId?: string): NewEvent {
 }
 
 /** Appends as fast as `writers` concurrent writers can, each to its own stream, for `ms`. */
-async function throughput(store: PostgresEventStore, writers: number, batch: number, ms: number, run: number) {
+async function throughput(
+  store: PostgresEventStore,
+  writers: number,
+  batch: number,
+  ms: number,
+  run: number,
+) {
   const deadline = performance.now() + ms;
   const latencies: number[] = [];
   const counts = await Promise.all(
@@ -75,11 +84,21 @@ async function throughput(store: PostgresEventStore, writers: number, batch: num
     }),
   );
   const events = counts.reduce((a, b) => a + b, 0);
-  return { eventsPerSecond: (events * 1000) / ms, p99: quantile(latencies, 0.99), p50: quantile(latencies, 0.5) };
+  return {
+    eventsPerSecond: (events * 1000) / ms,
+    p99: quantile(latencies, 0.99),
+    p50: quantile(latencies, 0.5),
+  };
 }
 
 /** Appends at a steady rate while a relay publishes to JetStream; measures append → delivered. */
-async function latency(store: PostgresEventStore, natsUrl: string, pgUrl: string, ms: number, log: (l: string) => void) {
+async function latency(
+  store: PostgresEventStore,
+  natsUrl: string,
+  pgUrl: string,
+  ms: number,
+  log: (l: string) => void,
+) {
   const nc = await connect({ servers: natsUrl });
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
@@ -152,7 +171,8 @@ async function latency(store: PostgresEventStore, natsUrl: string, pgUrl: string
     const sent = await drive(ms, true);
     const machine = cpu.stop();
     const deadline = performance.now() + 10_000;
-    while (delivered.length < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (delivered.length < sent && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     measuring = false;
     log(`latency: ${sent} sent, ${delivered.length} delivered`);
     return { sent, delivered, appendLatencies, pickup, publishing, machine };
@@ -218,9 +238,13 @@ export const eventStoreBench: BenchSection = {
       const latencyUrl = postgres.url.replace(/\/[^/]+$/, '/latency');
       const latencyStore = createPostgresEventStore({ connectionString: latencyUrl, maxConnections: 20 });
       await latencyStore.migrate();
-      const { sent, delivered, appendLatencies, pickup, publishing, machine } = await latency(latencyStore, nats.url, latencyUrl, LATENCY_MS, log).finally(
-        () => latencyStore.close(),
-      );
+      const { sent, delivered, appendLatencies, pickup, publishing, machine } = await latency(
+        latencyStore,
+        nats.url,
+        latencyUrl,
+        LATENCY_MS,
+        log,
+      ).finally(() => latencyStore.close());
       const p = (q: number) => quantile(delivered, q);
       rows.push({
         name: `append → delivered at ${formatInt(LATENCY_RATE)} events/s (${formatInt(sent)} events)`,

@@ -10,7 +10,9 @@ const sections: readonly BenchSection[] = [eventStoreBench];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const selected = sections.filter((s) => wanted.length === 0 || wanted.includes(s.id));
 if (selected.length === 0) {
-  console.error(`no benchmark section named ${wanted.join(', ')}; known: ${sections.map((s) => s.id).join(', ')}`);
+  console.error(
+    `no benchmark section named ${wanted.join(', ')}; known: ${sections.map((s) => s.id).join(', ')}`,
+  );
   process.exit(2);
 }
 

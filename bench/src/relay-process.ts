@@ -12,7 +12,9 @@ const js = nc.jetstream();
 const relay = createOutboxRelay({
   connectionString: process.env['LXR_BENCH_PG_URL']!,
   publish: async (event) => {
-    const subject = isKnownEventType(event.type) ? eventSubject(event.type) : `lxr.events.bench.${event.type}`;
+    const subject = isKnownEventType(event.type)
+      ? eventSubject(event.type)
+      : `lxr.events.bench.${event.type}`;
     await js.publish(subject, codec.encode(event), { msgID: event.metadata.eventId });
   },
 });

@@ -1,4 +1,10 @@
-import { currentSchemaVersion, isKnownEventType, type NewEvent, type RecordedEvent, uuidv7 } from '@lxr/events';
+import {
+  currentSchemaVersion,
+  isKnownEventType,
+  type NewEvent,
+  type RecordedEvent,
+  uuidv7,
+} from '@lxr/events';
 import { InvalidAppendError } from './errors.js';
 import type { AppendRequest, ExpectedVersion } from './event-store.js';
 
@@ -33,13 +39,17 @@ export function prepareAppend(requests: readonly AppendRequest[]): PreparedReque
   const ids = new Set<string>();
   return requests.map((request) => {
     const { stream, expectedVersion } = request;
-    if (typeof stream !== 'string' || stream === '') throw new InvalidAppendError('stream name must be a non-empty string');
+    if (typeof stream !== 'string' || stream === '')
+      throw new InvalidAppendError('stream name must be a non-empty string');
     if (streams.has(stream)) {
-      throw new InvalidAppendError(`stream "${stream}" appears twice in one appendMany; merge its events into one request`);
+      throw new InvalidAppendError(
+        `stream "${stream}" appears twice in one appendMany; merge its events into one request`,
+      );
     }
     streams.add(stream);
     checkExpectedVersion(stream, expectedVersion);
-    if (!Array.isArray(request.events)) throw new InvalidAppendError(`events for stream "${stream}" must be an array`);
+    if (!Array.isArray(request.events))
+      throw new InvalidAppendError(`events for stream "${stream}" must be an array`);
     const events = request.events.map((event) => {
       const prepared = prepareEvent(stream, event);
       if (ids.has(prepared.eventId)) {
@@ -59,9 +69,12 @@ function prepareEvent(stream: string, event: NewEvent): PreparedEvent {
   if (typeof event.correlationId !== 'string' || event.correlationId === '') {
     throw new InvalidAppendError(`${event.type} for stream "${stream}" has no correlationId`);
   }
-  const schemaVersion = event.schemaVersion ?? (isKnownEventType(event.type) ? currentSchemaVersion(event.type) : 1);
+  const schemaVersion =
+    event.schemaVersion ?? (isKnownEventType(event.type) ? currentSchemaVersion(event.type) : 1);
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
-    throw new InvalidAppendError(`${event.type} has schemaVersion ${schemaVersion}; it must be a positive integer`);
+    throw new InvalidAppendError(
+      `${event.type} has schemaVersion ${schemaVersion}; it must be a positive integer`,
+    );
   }
   if (event.eventId !== undefined && !UUID.test(event.eventId)) {
     throw new InvalidAppendError(`${event.type} has eventId "${event.eventId}", which is not a UUID`);
@@ -139,7 +152,10 @@ export function recordEvent(
  * those events, consecutively and in order, the append is a retry of one that succeeded: return the
  * recorded events instead of failing. `recorded` are the stored events with those ids, in any order.
  */
-export function replayOf(request: PreparedRequest, recorded: readonly RecordedEvent[]): RecordedEvent[] | undefined {
+export function replayOf(
+  request: PreparedRequest,
+  recorded: readonly RecordedEvent[],
+): RecordedEvent[] | undefined {
   if (request.events.length === 0 || !request.events.every((e) => e.eventIdGiven)) return undefined;
   const byId = new Map(recorded.map((e) => [e.metadata.eventId, e]));
   const found: RecordedEvent[] = [];

@@ -20,6 +20,7 @@ export const EventStoreErrorCode = {
   /** A schema migration of the event store failed; the database is left at the last good migration. */
   MigrationFailed: 'EVENT_STORE_MIGRATION_FAILED',
 } as const;
+/** One of the {@link EventStoreErrorCode} strings. */
 export type EventStoreErrorCode = (typeof EventStoreErrorCode)[keyof typeof EventStoreErrorCode];
 
 /** Base of every error this package throws: test `instanceof EventStoreError` or switch on `code`. */

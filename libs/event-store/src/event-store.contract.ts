@@ -70,7 +70,10 @@ export function eventStoreContract(name: string, createStore: () => Promise<Even
       assert.equal(first.metadata.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
       assert.equal(first.metadata.tracestate, 'lxr=1');
       assert.equal(first.schemaVersion, 1, 'catalog version of ContainerRemoved');
-      assert.match(second.metadata.eventId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.match(
+        second.metadata.eventId,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
       assert.equal(second.metadata.causationId, null);
       assert.equal(second.metadata.traceparent, undefined);
       assert.equal(second.schemaVersion, 1, 'uncatalogued types default to version 1');
@@ -82,9 +85,15 @@ export function eventStoreContract(name: string, createStore: () => Promise<Even
         assert.equal(e.metadata.streamVersion, i + 1);
         assert.ok(Number.isSafeInteger(e.metadata.position) && e.metadata.position > 0);
         assert.equal(new Date(e.metadata.timestamp).toISOString(), e.metadata.timestamp);
-        assert.ok(Date.parse(e.metadata.timestamp) >= before - 1000 && Date.parse(e.metadata.timestamp) <= Date.now() + 1000);
+        assert.ok(
+          Date.parse(e.metadata.timestamp) >= before - 1000 &&
+            Date.parse(e.metadata.timestamp) <= Date.now() + 1000,
+        );
       }
-      assert.ok(first.metadata.position < second.metadata.position && second.metadata.position < third.metadata.position);
+      assert.ok(
+        first.metadata.position < second.metadata.position &&
+          second.metadata.position < third.metadata.position,
+      );
       assert.deepEqual(await store.readStream(stream), events);
     });
 
@@ -135,7 +144,10 @@ export function eventStoreContract(name: string, createStore: () => Promise<Even
       await assert.rejects(store.append('', 'any', [event('A')]), InvalidAppendError);
       await assert.rejects(store.append(newStream(), -1, [event('A')]), InvalidAppendError);
       await assert.rejects(store.append(newStream(), 1.5, [event('A')]), InvalidAppendError);
-      await assert.rejects(store.append(newStream(), 'latest' as ExpectedVersion, [event('A')]), InvalidAppendError);
+      await assert.rejects(
+        store.append(newStream(), 'latest' as ExpectedVersion, [event('A')]),
+        InvalidAppendError,
+      );
       await assert.rejects(
         store.append(newStream(), 'any', [{ ...event('A'), eventId: 'not-a-uuid' }]),
         (e: unknown) => e instanceof InvalidAppendError && e.code === EventStoreErrorCode.InvalidAppend,
@@ -174,30 +186,40 @@ export function eventStoreContract(name: string, createStore: () => Promise<Even
         ],
       );
       assert.deepEqual(await store.readStream(a), results[0]!.events);
-      assert.deepEqual((await store.readStream(b, { fromVersion: 2 })).map((e) => e.type), ['B1']);
+      assert.deepEqual(
+        (await store.readStream(b, { fromVersion: 2 })).map((e) => e.type),
+        ['B1'],
+      );
     });
 
-    withStore('appendMany is all or nothing: a conflict on the second stream appends nothing', async (store) => {
-      const [a, b] = [newStream(), newStream()];
-      await store.append(b, 'no-stream', [event('B0')]);
-      const marker = await appendMarker(store);
-      const error = await store
-        .appendMany([
-          { stream: a, expectedVersion: 'no-stream', events: [event('A1')] },
-          { stream: b, expectedVersion: 'no-stream', events: [event('B1')] },
-        ])
-        .catch((e: unknown) => e);
-      assert.ok(error instanceof WrongExpectedVersionError);
-      assert.deepEqual([error.stream, error.expected, error.actual], [b, 'no-stream', 1]);
-      assert.equal(await store.streamVersion(a), 0);
-      assert.deepEqual(await store.readStream(a), []);
-      assert.equal(await store.streamVersion(b), 1);
-      assert.deepEqual(await store.readAll({ after: marker }), []);
-    });
+    withStore(
+      'appendMany is all or nothing: a conflict on the second stream appends nothing',
+      async (store) => {
+        const [a, b] = [newStream(), newStream()];
+        await store.append(b, 'no-stream', [event('B0')]);
+        const marker = await appendMarker(store);
+        const error = await store
+          .appendMany([
+            { stream: a, expectedVersion: 'no-stream', events: [event('A1')] },
+            { stream: b, expectedVersion: 'no-stream', events: [event('B1')] },
+          ])
+          .catch((e: unknown) => e);
+        assert.ok(error instanceof WrongExpectedVersionError);
+        assert.deepEqual([error.stream, error.expected, error.actual], [b, 'no-stream', 1]);
+        assert.equal(await store.streamVersion(a), 0);
+        assert.deepEqual(await store.readStream(a), []);
+        assert.equal(await store.streamVersion(b), 1);
+        assert.deepEqual(await store.readAll({ after: marker }), []);
+      },
+    );
 
     withStore('readStream pages with fromVersion and limit', async (store) => {
       const stream = newStream();
-      await store.append(stream, 'no-stream', [1, 2, 3, 4, 5].map((n) => event('E', n)));
+      await store.append(
+        stream,
+        'no-stream',
+        [1, 2, 3, 4, 5].map((n) => event('E', n)),
+      );
       const n = (events: readonly RecordedEvent[]) => events.map((e) => (e.data as { n: number }).n);
       assert.deepEqual(n(await store.readStream(stream, { fromVersion: 2, limit: 2 })), [2, 3]);
       assert.deepEqual(n(await store.readStream(stream, { fromVersion: 4 })), [4, 5]);
@@ -293,7 +315,9 @@ export function eventStoreContract(name: string, createStore: () => Promise<Even
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, w) => store.append(stream, 'any', [event('W', w), event('W', w)])),
       );
-      const versions = results.flatMap((r) => r.events.map((e) => e.metadata.streamVersion)).sort((a, b) => a - b);
+      const versions = results
+        .flatMap((r) => r.events.map((e) => e.metadata.streamVersion))
+        .sort((a, b) => a - b);
       assert.deepEqual(
         versions,
         Array.from({ length: 20 }, (_, i) => i + 1),

@@ -20,7 +20,9 @@ export interface Projection<DB> {
   readonly version: number;
   /** Event types it reads; the checkpoint moves past others without calling `apply`. */
   readonly handles: readonly string[];
+  /** Applies one event of a handled type, in the transaction that moves the checkpoint past it. */
   apply(trx: Transaction<DB>, event: RecordedEvent): Promise<void>;
+  /** Empties the read model (before a rebuild), in the transaction that resets the checkpoint. */
   reset(trx: Transaction<DB>): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export interface ProjectionRunner {
   checkpoints(): Promise<Readonly<Record<string, number>>>;
   /** Starts following the log (woken by LISTEN/NOTIFY, polling as a fallback). */
   start(): Promise<void>;
+  /** Stops following and waits for the batch in progress. */
   stop(): Promise<void>;
 }
 

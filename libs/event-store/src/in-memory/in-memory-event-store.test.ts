@@ -26,5 +26,8 @@ test('in-memory: a closed store refuses work', async () => {
   const store = createInMemoryEventStore();
   await store.close();
   await assert.rejects(store.readAll(), EventStoreClosedError);
-  await assert.rejects(store.append('s', 'any', []), (e: unknown) => e instanceof EventStoreClosedError && e.code === 'EVENT_STORE_CLOSED');
+  await assert.rejects(
+    store.append('s', 'any', []),
+    (e: unknown) => e instanceof EventStoreClosedError && e.code === 'EVENT_STORE_CLOSED',
+  );
 });

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@lxr/events';
+import type { NewEvent, RecordedEvent } from '@lxr/events';
 import { type PreparedRequest, prepareAppend, recordEvent, replayOf, satisfies } from '../append-request.js';
 import {
   DuplicateEventIdError,
@@ -14,7 +14,6 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
 } from '../event-store.js';
-import type { NewEvent } from '@lxr/events';
 
 /**
  * An {@link EventStore} held in process memory, with the PostgreSQL store's semantics (the same
@@ -48,7 +47,9 @@ export function createInMemoryEventStore(): InMemoryEventStore {
   };
   const versionOf = (stream: string) => streams.get(stream)?.length ?? 0;
 
-  function conflictOrReplay(requests: readonly PreparedRequest[]): readonly AppendResult[] | Error | undefined {
+  function conflictOrReplay(
+    requests: readonly PreparedRequest[],
+  ): readonly AppendResult[] | Error | undefined {
     let firstError: Error | undefined;
     for (const request of requests) {
       const current = versionOf(request.stream);

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { isUnpinned, type PreparedRequest } from '../append-request.js';
 import { WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult } from '../event-store.js';
-import { currentVersion, executeAppend } from './append.js';
+import { type AppendOutcome, currentVersion, executeAppend } from './append.js';
 
 /** How the store groups concurrent appends into statements. */
 export interface AppendQueueOptions {
@@ -106,7 +106,7 @@ export class AppendQueue {
   }
 
   async #run(batch: readonly Job[]): Promise<void> {
-    let outcomes;
+    let outcomes: AppendOutcome[];
     try {
       outcomes = await executeAppend(
         this.#pool,

@@ -123,7 +123,8 @@ export async function executeAppend(pool: pg.Pool, groups: readonly AppendGroup[
     if (e.code !== '23505') throw error;
     if (e.constraint === 'events_stream_version_key') return groups.map(() => ({ kind: 'race', cause: e }));
     if (groups.length > 1) return groups.map(() => ({ kind: 'alone', cause: e }));
-    if (e.constraint === 'events_event_id_key') return [await duplicateOrReplay(pool, groups[0]!.requests, e)];
+    if (e.constraint === 'events_event_id_key')
+      return [await duplicateOrReplay(pool, groups[0]!.requests, e)];
     throw error;
   }
 
@@ -179,14 +180,21 @@ async function conflictOrReplay(
     if (!satisfies(request.expectedVersion, actual)) {
       // After a lost race the conflict was first seen as a unique violation: keep it as the cause.
       const options = raceCause && { cause: raceCause };
-      return { kind: 'failed', error: new WrongExpectedVersionError(request.stream, request.expectedVersion, actual, options) };
+      return {
+        kind: 'failed',
+        error: new WrongExpectedVersionError(request.stream, request.expectedVersion, actual, options),
+      };
     }
   }
   return { kind: 'race', cause: new Error('append refused although every expected version held') };
 }
 
 /** A group that hit the event id index: a replay of an earlier success, or a duplicate id. */
-async function duplicateOrReplay(pool: pg.Pool, group: readonly PreparedRequest[], cause: PgError): Promise<AppendOutcome> {
+async function duplicateOrReplay(
+  pool: pg.Pool,
+  group: readonly PreparedRequest[],
+  cause: PgError,
+): Promise<AppendOutcome> {
   const replay = await findReplay(pool, group);
   if (replay) return { kind: 'done', results: replay };
   const id = /\(event_id\)=\(([0-9a-f-]+)\)/.exec(cause.detail ?? '')?.[1];
@@ -198,7 +206,10 @@ async function duplicateOrReplay(pool: pg.Pool, group: readonly PreparedRequest[
 }
 
 /** The recorded events when every request of the group is a replay of an append that succeeded. */
-async function findReplay(pool: pg.Pool, group: readonly PreparedRequest[]): Promise<AppendResult[] | undefined> {
+async function findReplay(
+  pool: pg.Pool,
+  group: readonly PreparedRequest[],
+): Promise<AppendResult[] | undefined> {
   if (!group.every((r) => r.events.length > 0 && r.events.every((e) => e.eventIdGiven))) return undefined;
   const ids = group.flatMap((r) => r.events.map((e) => e.eventId));
   const { rows } = await pool.query<EventRow>(EVENTS_BY_ID_SQL, [ids]);

@@ -7,9 +7,9 @@ export const EVENT_STORE_SCHEMA = 'lxr_events';
 export const EVENTS_CHANNEL = 'lxr_events';
 
 /** A `bigint` column: pg returns it as a string; write numbers, strings or bigints. */
-type Int8 = ColumnType<string, number | string | bigint, number | string | bigint>;
+export type Int8 = ColumnType<string, number | string | bigint, number | string | bigint>;
 /** An `xid8` column: a 64-bit transaction id, read as its decimal text (`transaction_id::text`). */
-type Xid8 = ColumnType<string, string, string>;
+export type Xid8 = ColumnType<string, string, string>;
 
 /** `lxr_events.events`: the log, and the outbox the relay publishes from. */
 export interface EventsTable {

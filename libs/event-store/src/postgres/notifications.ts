@@ -21,7 +21,9 @@ export interface PostgresAppendNotifications extends AppendNotifications {
   close(): Promise<void>;
 }
 
+/** Where and how {@link createAppendNotifications} listens. */
 export interface AppendNotificationsOptions {
+  /** The database to LISTEN on (a pool lends one connection for good). */
   readonly connection: PostgresConnection;
   readonly logger?: Logger;
   /** Delay before the first reconnect; doubles up to `maxReconnectDelayMs`. Default 100 ms. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RecordedEvent } from '@lxr/events';
 import { type NatsServer, type PostgresServer, startNats, startPostgres } from '@lxr/testkit';
@@ -133,7 +133,16 @@ describe('outbox relay', () => {
       child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr!.on('data', () => {});
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      return { child, exited, output: () => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+      return {
+        child,
+        exited,
+        output: () =>
+          stdout
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l)),
+      };
     };
 
     // A backlog in one batch, published slowly, so the kill lands after many publishes and before
@@ -167,7 +176,9 @@ describe('outbox relay', () => {
       stats.duplicates >= publishedBeforeKill,
       `the restarted relay republished what the killed one had not checkpointed (${stats.duplicates} duplicates)`,
     );
-    t.diagnostic(`killed after ${publishedBeforeKill} publishes; ${stats.duplicates} republished and deduplicated`);
+    t.diagnostic(
+      `killed after ${publishedBeforeKill} publishes; ${stats.duplicates} republished and deduplicated`,
+    );
   });
 
   test('a relay survives a PostgreSQL restart', async (t) => {
@@ -175,7 +186,12 @@ describe('outbox relay', () => {
     const subscriber = await subscribeAll(js);
     t.after(() => subscriber.stop());
     const warnings: string[] = [];
-    const logger = { debug() {}, info() {}, error() {}, warn: (_: object, message: string) => warnings.push(message) };
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (_: object, message: string) => warnings.push(message),
+    };
     const { relay } = relayFor(t, url, { retryDelayMs: 50, logger });
     await relay.start();
     const before = await writers(store, 2, 50, 'before-restart');
@@ -190,7 +206,10 @@ describe('outbox relay', () => {
     await new Promise((r) => setTimeout(r, 300));
     assertExactlyOnceInOrder(received, [...before, ...afterRestart]);
     assert.ok(relay.isLeader, 'the relay is leader again');
-    assert.ok(warnings.includes('outbox relay lost PostgreSQL; reconnecting'), 'the restart did cut the relay off');
+    assert.ok(
+      warnings.includes('outbox relay lost PostgreSQL; reconnecting'),
+      'the restart did cut the relay off',
+    );
   });
 
   test('one leader among several relays; a standby takes over when the leader stops', async (t) => {
@@ -277,26 +296,37 @@ describe('outbox relay', () => {
     await firstPublish;
     await relay.stop();
     assert.equal(publishedCount, appended.length, 'the whole batch was published before stop resolved');
-    const { rows } = await store.pool.query('select position::float8 as position from lxr_events.outbox_checkpoints');
+    const { rows } = await store.pool.query(
+      'select position::float8 as position from lxr_events.outbox_checkpoints',
+    );
     assert.deepEqual(rows, [{ position: appended.at(-1)!.metadata.position }]);
   });
 });
 
 /** Fast shutdown (SIGINT, as `pg_ctl -m fast`), then start again on the same port and data. */
 async function restartPostgres(server: PostgresServer): Promise<void> {
-  const pid = Number((await readFile(path.join(server.dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const pid = Number(
+    (await readFile(path.join(server.dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0],
+  );
   process.kill(pid, 'SIGINT');
   await server.stop();
   await server.start();
 }
 
 /** Appends, retrying while the pool replaces connections that died with the old server. */
-async function appendRetrying(store: PostgresEventStore, stream: string, i: number): Promise<readonly RecordedEvent[]> {
+async function appendRetrying(
+  store: PostgresEventStore,
+  stream: string,
+  i: number,
+): Promise<readonly RecordedEvent[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return (await store.append(stream, i, [{ type: 'RelayTested', data: { w: 0, i }, correlationId: stream }])).events;
+      return (
+        await store.append(stream, i, [{ type: 'RelayTested', data: { w: 0, i }, correlationId: stream }])
+      ).events;
     } catch (error) {
-      if (attempt > 20 || (error as { code?: string }).code === 'EVENT_STORE_WRONG_EXPECTED_VERSION') throw error;
+      if (attempt > 20 || (error as { code?: string }).code === 'EVENT_STORE_WRONG_EXPECTED_VERSION')
+        throw error;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

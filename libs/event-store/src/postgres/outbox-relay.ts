@@ -5,7 +5,14 @@ import { type Logger, silentLogger } from '../logger.js';
 import { createSignal } from '../signal.js';
 import { connectDedicated, type DedicatedConnection, type PostgresConnection } from './connection.js';
 import { EVENTS_CHANNEL } from './database.js';
-import { type EventRow, type LoggedEvent, LOG_START, type LogCursor, READ_AFTER_SQL, toLoggedEvent } from './read.js';
+import {
+  type EventRow,
+  LOG_START,
+  type LogCursor,
+  type LoggedEvent,
+  READ_AFTER_SQL,
+  toLoggedEvent,
+} from './read.js';
 
 /**
  * Saves the checkpoint and reads the batch after it in one round trip: the read that follows a
@@ -18,6 +25,7 @@ const SAVE_AND_READ_SQL = `with saved as (
 /** First key of the relay's leader lock (second key: hash of the relay's name). */
 const RELAY_LOCK_NAMESPACE = 0x6c787202;
 
+/** The database the relay reads, the publisher it feeds, and its timing. */
 export type OutboxRelayOptions = PostgresConnection & {
   /**
    * Publishes one event and resolves once the broker has it (JetStream's ack). Must be idempotent
@@ -47,9 +55,11 @@ export type OutboxRelayOptions = PostgresConnection & {
  *   and a standby takes over. The leader reads, LISTENs and checkpoints on that same connection, so a
  *   relay that lost its session cannot move the checkpoint any more.
  * - **In log order, at least once, deduplicated.** It reads after its checkpoint in commit order
- *   (the same safe read as `readAll`), awaits `publish` for each event in turn, then stores the cursor
- *   of the last published event. A crash between the two republishes that batch; the broker drops
- *   the repeats by event id.
+ *   (the same safe read as `readAll`), awaits `publish` for each event in turn, then advances the
+ *   checkpoint to the last published event — in the same round trip as the next read, committed
+ *   without waiting for the WAL flush (on stop, at once). A crash before that republishes the batch;
+ *   the broker drops the repeats by event id (JetStream's duplicate window must cover the time a
+ *   relay takes to come back).
  * - **Woken** by LISTEN `lxr_events`, polling every `pollIntervalMs` as a fallback; on start, and
  *   after reconnecting, it catches up from the checkpoint.
  * - **Self-healing.** A lost connection (PostgreSQL restarting) or a failed publish is logged and
@@ -135,7 +145,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * Publishes a batch in order, stopping at the first failure. Returns the cursor after the last
    * published event and the failure, if any.
    */
-  async function publishBatch(batch: readonly LoggedEvent[], from: LogCursor): Promise<{ cursor: LogCursor; failure?: unknown }> {
+  async function publishBatch(
+    batch: readonly LoggedEvent[],
+    from: LogCursor,
+  ): Promise<{ cursor: LogCursor; failure?: unknown }> {
     let cursor = from;
     for (const { event, cursor: next } of batch) {
       try {
@@ -172,7 +185,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     await client.query('set synchronous_commit = off');
     await client.query(`listen ${EVENTS_CHANNEL}`);
     let cursor = await loadCheckpoint(client);
-    logger.info({ relay: name, position: cursor.position }, 'outbox relay is the leader; relaying from its checkpoint');
+    logger.info(
+      { relay: name, position: cursor.position },
+      'outbox relay is the leader; relaying from its checkpoint',
+    );
     /** True when `cursor` moved past the stored checkpoint. */
     let unsaved = false;
     let publishDelay = minRetryDelay;
@@ -226,7 +242,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await lead(conn, () => broken);
       } catch (error) {
         if (!stopping) {
-          logger.warn({ err: error, relay: name, retryInMs: delay }, 'outbox relay lost PostgreSQL; reconnecting');
+          logger.warn(
+            { err: error, relay: name, retryInMs: delay },
+            'outbox relay lost PostgreSQL; reconnecting',
+          );
         }
       } finally {
         if (leader) logger.info({ relay: name }, 'outbox relay gave up leadership');

@@ -33,8 +33,9 @@ describe('PostgreSQL event store', () => {
       await store.close();
     });
     await Promise.all([a.connect(), b.connect()]);
-    const marker = (await store.append('commit-order-marker', 'any', [{ type: 'M', data: 0, correlationId: 'c' }]))
-      .events[0]!.metadata.position;
+    const marker = (
+      await store.append('commit-order-marker', 'any', [{ type: 'M', data: 0, correlationId: 'c' }])
+    ).events[0]!.metadata.position;
     const insert = `insert into lxr_events.events (event_id, stream, stream_version, type, schema_version, data, correlation_id)
       values (gen_random_uuid(), $1, 1, 'T', 1, '{}', 'c') returning position::int as position`;
 
@@ -54,7 +55,10 @@ describe('PostgreSQL event store', () => {
       .select('position')
       .where('position', '>', String(marker))
       .execute();
-    assert.deepEqual(plain.map((r) => Number(r.position)), [positionB]);
+    assert.deepEqual(
+      plain.map((r) => Number(r.position)),
+      [positionB],
+    );
     assert.deepEqual(await store.readAll({ after: marker }), []);
 
     await a.query('commit');
@@ -79,8 +83,8 @@ describe('PostgreSQL event store', () => {
   test('readAll pages through concurrent appends without skipping or repeating', async (t) => {
     const store = createPostgresEventStore({ connectionString: server.url, maxConnections: 20 });
     t.after(() => store.close());
-    const marker = (await store.append('paging-marker', 'any', [{ type: 'M', data: 0, correlationId: 'c' }])).events[0]!
-      .metadata.position;
+    const marker = (await store.append('paging-marker', 'any', [{ type: 'M', data: 0, correlationId: 'c' }]))
+      .events[0]!.metadata.position;
     const seen: number[] = [];
     let cursor = marker;
     let writing = true;
@@ -98,7 +102,9 @@ describe('PostgreSQL event store', () => {
         Array.from({ length: 16 }, async (_, w) => {
           const positions: number[] = [];
           for (let i = 0; i < 25; i++) {
-            const r = await store.append(`paging-${w}`, 'any', [{ type: 'P', data: { w, i }, correlationId: 'c' }]);
+            const r = await store.append(`paging-${w}`, 'any', [
+              { type: 'P', data: { w, i }, correlationId: 'c' },
+            ]);
             positions.push(r.events[0]!.metadata.position);
           }
           return positions;
@@ -108,7 +114,10 @@ describe('PostgreSQL event store', () => {
     writing = false;
     await reader;
     assert.equal(seen.length, appended.length);
-    assert.deepEqual([...seen].sort((x, y) => x - y), [...appended].sort((x, y) => x - y));
+    assert.deepEqual(
+      [...seen].sort((x, y) => x - y),
+      [...appended].sort((x, y) => x - y),
+    );
     // The whole log, read from 0, is in commit order: the order of (transaction_id, position) as xid8
     // and bigint (a text ordering would put xid 1000 before 999).
     const expected = await sql<{ p: number }>`select position::float8 as p from lxr_events.events
@@ -122,7 +131,9 @@ describe('PostgreSQL event store', () => {
 
   test('a conflict with a writer in another process is found as a unique violation and typed', async (t) => {
     // Separate stores (separate pools) do not share an append queue: only PostgreSQL orders them.
-    const stores = Array.from({ length: 6 }, () => createPostgresEventStore({ connectionString: server.url }));
+    const stores = Array.from({ length: 6 }, () =>
+      createPostgresEventStore({ connectionString: server.url }),
+    );
     t.after(() => Promise.all(stores.map((s) => s.close())));
     const stream = `cross-process-${Date.now()}`;
     let raced = 0;
@@ -175,14 +186,24 @@ describe('PostgreSQL event store', () => {
     t.after(() => store.close());
     const prefix = `group-${Date.now()}`;
     await Promise.all(
-      Array.from({ length: 10 }, (_, i) => store.append(`${prefix}-${i}`, 'no-stream', [{ type: 'S', data: i, correlationId: 'c' }])),
+      Array.from({ length: 10 }, (_, i) =>
+        store.append(`${prefix}-${i}`, 'no-stream', [{ type: 'S', data: i, correlationId: 'c' }]),
+      ),
     );
     // Even calls conflict on their second stream; odd ones succeed. All are queued together.
     const outcomes = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
         store.appendMany([
-          { stream: `${prefix}-new-${i}`, expectedVersion: 'no-stream', events: [{ type: 'N', data: i, correlationId: 'c' }] },
-          { stream: `${prefix}-${i}`, expectedVersion: i % 2 === 0 ? 0 : 1, events: [{ type: 'M', data: i, correlationId: 'c' }] },
+          {
+            stream: `${prefix}-new-${i}`,
+            expectedVersion: 'no-stream',
+            events: [{ type: 'N', data: i, correlationId: 'c' }],
+          },
+          {
+            stream: `${prefix}-${i}`,
+            expectedVersion: i % 2 === 0 ? 0 : 1,
+            events: [{ type: 'M', data: i, correlationId: 'c' }],
+          },
         ]),
       ),
     );
@@ -201,7 +222,10 @@ describe('PostgreSQL event store', () => {
       [`${prefix}-%`],
     );
     assert.equal(rows[0]!.events, 10 + 5 * 2);
-    assert.ok(rows[0]!.transactions < 15, `20 successful calls committed in ${rows[0]!.transactions} transactions`);
+    assert.ok(
+      rows[0]!.transactions < 15,
+      `20 successful calls committed in ${rows[0]!.transactions} transactions`,
+    );
   });
 
   test('appends notify lxr_events in their transaction', async (t) => {
@@ -226,7 +250,10 @@ describe('PostgreSQL event store', () => {
       const store = createPostgresEventStore({ pool });
       await store.append('shared-pool', 'any', [{ type: 'S', data: 1, correlationId: 'c' }]);
       await store.close();
-      const { rows } = await pool.query('select count(*)::int as n from lxr_events.events where stream = $1', ['shared-pool']);
+      const { rows } = await pool.query(
+        'select count(*)::int as n from lxr_events.events where stream = $1',
+        ['shared-pool'],
+      );
       assert.equal(rows[0].n, 1);
     } finally {
       await pool.end();
@@ -252,7 +279,11 @@ describe('PostgreSQL event store', () => {
     );
     const publicTables = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables
       where table_schema = 'public'`.execute(store.db);
-    assert.equal(publicTables.rows[0]!.n, 0, 'nothing lands in public (other packages keep their own kysely_migration)');
+    assert.equal(
+      publicTables.rows[0]!.n,
+      0,
+      'nothing lands in public (other packages keep their own kysely_migration)',
+    );
 
     const migrator = createEventStoreMigrator(store.db);
     const down = await migrator.migrateTo(NO_MIGRATIONS);

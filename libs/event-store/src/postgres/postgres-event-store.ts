@@ -19,6 +19,7 @@ import { migrateEventStore } from './migrator.js';
 import { type AppendNotifications, createAppendNotifications } from './notifications.js';
 import { cursorAt, readAfter, toRecordedEvent } from './read.js';
 
+/** The database of {@link createPostgresEventStore}, and its tuning. */
 export type PostgresEventStoreOptions = PostgresConnection & {
   readonly logger?: Logger;
   /** How concurrent appends share statements (group commit); the defaults suit most uses. */

@@ -24,7 +24,9 @@ before(async () => {
   store = createPostgresEventStore({ connectionString: server.url, maxConnections: 20 });
   await store.migrate();
   db = store.db.withTables<ReadModels>();
-  await sql`create table stream_stats (stream text primary key, events int not null, last_version int not null, total bigint not null)`.execute(db);
+  await sql`create table stream_stats (stream text primary key, events int not null, last_version int not null, total bigint not null)`.execute(
+    db,
+  );
   await sql`create table applied (position bigint primary key, stream text not null)`.execute(db);
 });
 after(async () => {
@@ -40,14 +42,25 @@ function streamStats(version = 1, options: { failOn?: () => number | undefined }
     handles: version === 1 ? ['Counted'] : ['Counted', 'Ignored'],
     async apply(trx, event) {
       if (options.failOn?.() === event.metadata.position) throw new Error('apply failed on purpose');
-      const row = await trx.selectFrom('stream_stats').selectAll().where('stream', '=', event.metadata.stream).executeTakeFirst();
+      const row = await trx
+        .selectFrom('stream_stats')
+        .selectAll()
+        .where('stream', '=', event.metadata.stream)
+        .executeTakeFirst();
       const n = (event.data as { n: number }).n;
       if (row && row.last_version >= event.metadata.streamVersion) {
-        throw new Error(`${event.metadata.stream} v${event.metadata.streamVersion} applied out of order or twice`);
+        throw new Error(
+          `${event.metadata.stream} v${event.metadata.streamVersion} applied out of order or twice`,
+        );
       }
       await trx
         .insertInto('stream_stats')
-        .values({ stream: event.metadata.stream, events: 1, last_version: event.metadata.streamVersion, total: n })
+        .values({
+          stream: event.metadata.stream,
+          events: 1,
+          last_version: event.metadata.streamVersion,
+          total: n,
+        })
         .onConflict((oc) =>
           oc.column('stream').doUpdateSet({
             events: sql`stream_stats.events + 1`,
@@ -69,7 +82,10 @@ const applied: Projection<Db> = {
   version: 1,
   handles: ['Counted', 'Ignored'],
   async apply(trx: Transaction<Db>, event: RecordedEvent) {
-    await trx.insertInto('applied').values({ position: String(event.metadata.position), stream: event.metadata.stream }).execute();
+    await trx
+      .insertInto('applied')
+      .values({ position: String(event.metadata.position), stream: event.metadata.stream })
+      .execute();
   },
   async reset(trx) {
     await trx.deleteFrom('applied').execute();
@@ -77,9 +93,16 @@ const applied: Projection<Db> = {
 };
 
 const snapshot = async () =>
-  (await db.selectFrom('stream_stats').selectAll().orderBy('stream').execute()).map((r) => ({ ...r, total: Number(r.total) }));
+  (await db.selectFrom('stream_stats').selectAll().orderBy('stream').execute()).map((r) => ({
+    ...r,
+    total: Number(r.total),
+  }));
 
-async function writeConcurrently(writers: number, appendsPerWriter: number, prefix: string): Promise<RecordedEvent[]> {
+async function writeConcurrently(
+  writers: number,
+  appendsPerWriter: number,
+  prefix: string,
+): Promise<RecordedEvent[]> {
   const results = await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
       const events: RecordedEvent[] = [];
@@ -87,8 +110,16 @@ async function writeConcurrently(writers: number, appendsPerWriter: number, pref
         const stream = `${prefix}-${w % 3}-${w}`;
         if (i % 5 === 4) {
           const many = await store.appendMany([
-            { stream, expectedVersion: 'any', events: [{ type: 'Counted', data: { n: i }, correlationId: 'p' }] },
-            { stream: `${prefix}-shared-${i % 4}`, expectedVersion: 'any', events: [{ type: 'Counted', data: { n: 1 }, correlationId: 'p' }] },
+            {
+              stream,
+              expectedVersion: 'any',
+              events: [{ type: 'Counted', data: { n: i }, correlationId: 'p' }],
+            },
+            {
+              stream: `${prefix}-shared-${i % 4}`,
+              expectedVersion: 'any',
+              events: [{ type: 'Counted', data: { n: 1 }, correlationId: 'p' }],
+            },
           ]);
           events.push(...many.flatMap((r) => r.events));
         } else {
@@ -135,7 +166,10 @@ describe('projection runner', () => {
       live.map((r) => [r.stream, r.events, r.total]),
       [...expected.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([s, v]) => [s, v.events, v.total]),
     );
-    const appliedCount = await db.selectFrom('applied').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+    const appliedCount = await db
+      .selectFrom('applied')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(appliedCount.n, events.length, 'every event applied exactly once across both runners');
 
     const checkpoints = await runners[1]!.checkpoints();
@@ -157,10 +191,16 @@ describe('projection runner', () => {
     t.after(() => runner.stop());
     await runner.start();
     await runner.catchUp();
-    const { events } = await store.append('woken-1', 'no-stream', [{ type: 'Counted', data: { n: 7 }, correlationId: 'p' }]);
+    const { events } = await store.append('woken-1', 'no-stream', [
+      { type: 'Counted', data: { n: 7 }, correlationId: 'p' },
+    ]);
     const deadline = Date.now() + 5_000;
     for (;;) {
-      const row = await db.selectFrom('stream_stats').selectAll().where('stream', '=', 'woken-1').executeTakeFirst();
+      const row = await db
+        .selectFrom('stream_stats')
+        .selectAll()
+        .where('stream', '=', 'woken-1')
+        .executeTakeFirst();
       if (row) break;
       assert.ok(Date.now() < deadline, 'the runner applied the event within 5 s of its commit');
       await new Promise((r) => setTimeout(r, 20));

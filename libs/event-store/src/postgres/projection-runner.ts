@@ -9,6 +9,7 @@ import { LOG_START, type LogCursor, readAfter } from './read.js';
 /** First key of the advisory locks serialising work on one projection (second key: hash of its name). */
 const PROJECTION_LOCK_NAMESPACE = 0x6c787201;
 
+/** What {@link createProjectionRunner} runs, and how often it looks for new events. */
 export interface ProjectionRunnerOptions<DB> {
   /** Kysely on the database holding both the log and the read models (e.g. `store.db.withTables<T>()`). */
   readonly db: Kysely<DB>;
@@ -54,10 +55,16 @@ export function createProjectionRunner<DB>(options: ProjectionRunnerOptions<DB>)
   const runBatch = (projection: Projection<DB>, rebuild: boolean): Promise<number> =>
     db.transaction().execute(async (trx) => {
       const t = trx as unknown as Transaction<Database>;
-      await sql`select pg_advisory_xact_lock(${PROJECTION_LOCK_NAMESPACE}, hashtext(${projection.name}))`.execute(t);
+      await sql`select pg_advisory_xact_lock(${PROJECTION_LOCK_NAMESPACE}, hashtext(${projection.name}))`.execute(
+        t,
+      );
       const checkpoint = await t
         .selectFrom('lxr_events.projection_checkpoints')
-        .select((eb) => ['version', eb.cast<string>('transaction_id', 'text').as('transaction_id'), 'position'])
+        .select((eb) => [
+          'version',
+          eb.cast<string>('transaction_id', 'text').as('transaction_id'),
+          'position',
+        ])
         .where('name', '=', projection.name)
         .executeTakeFirst();
       let cursor: LogCursor;
@@ -150,7 +157,9 @@ export function createProjectionRunner<DB>(options: ProjectionRunnerOptions<DB>)
   let pollTimer: NodeJS.Timeout | undefined;
   const wake = () => {
     if (!started) return;
-    catchUp().catch((error: unknown) => logger.error({ err: error }, 'projection catch-up failed; retrying on the next wake-up'));
+    catchUp().catch((error: unknown) =>
+      logger.error({ err: error }, 'projection catch-up failed; retrying on the next wake-up'),
+    );
   };
   const poll = () => {
     pollTimer = setTimeout(() => {

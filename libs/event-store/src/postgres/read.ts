@@ -97,7 +97,11 @@ export async function readAfter(db: QueryRunner, cursor: LogCursor, limit?: numb
 }
 
 /** The same read on a raw pg client, as a named prepared statement. */
-export async function readAfterWithClient(client: pg.ClientBase, cursor: LogCursor, limit: number): Promise<LoggedEvent[]> {
+export async function readAfterWithClient(
+  client: pg.ClientBase,
+  cursor: LogCursor,
+  limit: number,
+): Promise<LoggedEvent[]> {
   const { rows } = await client.query<EventRow>({
     name: 'lxr_events_read_after',
     text: READ_AFTER_SQL,
@@ -111,9 +115,10 @@ export async function cursorAt(db: QueryRunner, position: number): Promise<LogCu
   if (position === 0) return LOG_START;
   if (!Number.isSafeInteger(position) || position < 0) throw new UnknownPositionError(position);
   const { rows } = await db.executeQuery<{ transaction_id: string }>(
-    CompiledQuery.raw('select transaction_id::text as transaction_id from lxr_events.events where position = $1', [
-      position,
-    ]),
+    CompiledQuery.raw(
+      'select transaction_id::text as transaction_id from lxr_events.events where position = $1',
+      [position],
+    ),
   );
   const row = rows[0];
   if (!row) throw new UnknownPositionError(position);

@@ -16,7 +16,11 @@ export function subjectOf(event: RecordedEvent): string {
 /** (Re)creates the events stream with a duplicate window, empty. */
 export async function resetEventsStream(jsm: JetStreamManager, duplicateWindowMs = 120_000): Promise<void> {
   await jsm.streams.delete(TEST_STREAM).catch(() => false);
-  await jsm.streams.add({ name: TEST_STREAM, subjects: ['lxr.events.>'], duplicate_window: nanos(duplicateWindowMs) });
+  await jsm.streams.add({
+    name: TEST_STREAM,
+    subjects: ['lxr.events.>'],
+    duplicate_window: nanos(duplicateWindowMs),
+  });
 }
 
 /** A relay `publish` function: JetStream publish with `msgID` = event id; counts duplicates. */
@@ -51,14 +55,23 @@ export interface Received {
 export async function subscribeAll(
   js: JetStreamClient,
   onMessage?: (received: Received) => void,
-): Promise<{ received: Received[]; until(count: number, timeoutMs: number): Promise<Received[]>; stop(): Promise<void> }> {
+): Promise<{
+  received: Received[];
+  until(count: number, timeoutMs: number): Promise<Received[]>;
+  stop(): Promise<void>;
+}> {
   const consumer = await js.consumers.get(TEST_STREAM);
   const messages = await consumer.consume();
   const received: Received[] = [];
   let waiter: { count: number; resolve: () => void } | undefined;
   const done = (async () => {
     for await (const m of messages) {
-      const item = { event: codec.decode(m.data), msgId: m.headers?.get('Nats-Msg-Id'), seq: m.seq, at: performance.now() };
+      const item = {
+        event: codec.decode(m.data),
+        msgId: m.headers?.get('Nats-Msg-Id'),
+        seq: m.seq,
+        at: performance.now(),
+      };
       received.push(item);
       onMessage?.(item);
       if (waiter && received.length >= waiter.count) waiter.resolve();
@@ -73,7 +86,8 @@ export async function subscribeAll(
           new Promise<void>((resolve) => (waiter = { count, resolve })),
           new Promise<void>((_, reject) => {
             timer = setTimeout(
-              () => reject(new Error(`received ${received.length} of ${count} messages within ${timeoutMs} ms`)),
+              () =>
+                reject(new Error(`received ${received.length} of ${count} messages within ${timeoutMs} ms`)),
               timeoutMs,
             );
           }),
