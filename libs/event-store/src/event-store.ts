@@ -36,6 +36,8 @@ export interface ReadAllOptions {
    * starts from the beginning. A position not in the log is an error (`UnknownPositionError`).
    * Pass the `metadata.position` of the last event read: positions are cursors, and the log is
    * read in commit order, which is not always numeric order (position 7 may come before 6).
+   * Resume only from positions `readAll` (or a projection, or the relay) returned: the position an
+   * `append` returns can be ahead of events still committing, which `readAll` would place before it.
    */
   readonly after?: number;
   /** At most this many events; all that are visible when absent. */

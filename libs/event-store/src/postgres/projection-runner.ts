@@ -58,6 +58,9 @@ export function createProjectionRunner<DB>(options: ProjectionRunnerOptions<DB>)
       await sql`select pg_advisory_xact_lock(${PROJECTION_LOCK_NAMESPACE}, hashtext(${projection.name}))`.execute(
         t,
       );
+      // A crash may lose the last batches, but read model and checkpoint together (they share this
+      // transaction), and they are replayed from the log: no need to wait for the WAL flush.
+      await sql`set local synchronous_commit = off`.execute(t);
       const checkpoint = await t
         .selectFrom('lxr_events.projection_checkpoints')
         .select((eb) => [
