@@ -50,7 +50,11 @@ test('errors: each class has its name, its stable code, and keeps the cause', ()
 test('errors: every code is documented in the README', async () => {
   const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
   for (const code of Object.values(EventStoreErrorCode)) {
-    assert.match(readme, new RegExp('\\|\\s*`' + code + '`\\s*\\|'), `${code} is in the README's error table`);
+    assert.match(
+      readme,
+      new RegExp('\\|\\s*`' + code + '`\\s*\\|'),
+      `${code} is in the README's error table`,
+    );
   }
 });
 
