@@ -99,7 +99,7 @@ async function latency(
   ms: number,
   log: (l: string) => void,
 ) {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name: 'LXR_EVENTS', subjects: ['lxr.events.>'], duplicate_window: nanos(120_000) });
