@@ -196,7 +196,7 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
   let heartbeat: Heartbeat | undefined;
   let context: ServiceContext<ConfigOf<S>>;
   try {
-    telemetry = startTelemetry({ serviceName: name, serviceVersion: version, node: config.node });
+    telemetry = await startTelemetry({ serviceName: name, serviceVersion: version, node: config.node });
     teardown.unshift({ name: 'flush telemetry', run: () => telemetry?.shutdown() });
 
     logger.info({ servers: config.natsServers.map(redactServerUrl), version }, 'starting');

@@ -4,5 +4,4 @@ export * from './attributes.js';
 export * from './messaging.js';
 export * from './propagation.js';
 export * from './sdk.js';
-export * from './testing.js';
 export * from './tracer.js';

@@ -1,5 +1,5 @@
-import { type Tracer, trace } from '@opentelemetry/api';
-import { NodeSDK, resources } from '@opentelemetry/sdk-node';
+import { context, type Tracer, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ATTR_LXR_NODE } from './attributes.js';
 
 /** Options of {@link startTelemetry}. */
@@ -35,13 +35,16 @@ const isSet = (env: NodeJS.ProcessEnv, name: string) => {
  * nothing: a service started without telemetry configuration sends nothing anywhere.
  * `OTEL_SDK_DISABLED=true` turns everything off. Only a service's `main.ts` should call this.
  *
+ * The SDK (half a second of imports) is loaded only when a signal is exported; otherwise only a
+ * context manager is installed, so trace context still flows from consumed to produced events.
+ *
  * @example
- * const telemetry = startTelemetry({ serviceName: 'image-puller', serviceVersion: '0.1.0' });
+ * const telemetry = await startTelemetry({ serviceName: 'image-puller', serviceVersion: '0.1.0' });
  * const bus = await connectBus({ servers, name, tracer: telemetry.tracer });
  * // … on shutdown:
  * await telemetry.shutdown();
  */
-export function startTelemetry(options: TelemetryOptions): Telemetry {
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   // The SDK reads process.env itself, so there is no other environment to pass.
   const env = process.env;
   const exporting = {
@@ -49,6 +52,19 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     metrics: isSet(env, 'OTEL_METRICS_EXPORTER'),
     logs: isSet(env, 'OTEL_LOGS_EXPORTER'),
   };
+  const tracer = trace.getTracer('lxr', options.serviceVersion);
+  if (!exporting.traces && !exporting.metrics && !exporting.logs) {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    const installed = context.setGlobalContextManager(manager);
+    return {
+      tracer,
+      exporting,
+      async shutdown() {
+        if (installed) context.disable();
+      },
+    };
+  }
+  const { NodeSDK, resources } = await import('@opentelemetry/sdk-node');
   const attributes: Record<string, string> = {};
   if (options.serviceVersion) attributes['service.version'] = options.serviceVersion;
   if (options.node) attributes[ATTR_LXR_NODE] = options.node;
@@ -64,7 +80,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   sdk.start();
   let stopped: Promise<void> | undefined;
   return {
-    tracer: trace.getTracer('lxr', options.serviceVersion),
+    tracer,
     exporting,
     shutdown() {
       stopped ??= sdk.shutdown();

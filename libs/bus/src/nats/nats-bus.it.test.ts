@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EVENTS_STREAM, type LxrRecordedEvent, type RecordedEvent } from '@lxr/events';
-import { createRecordingTracer } from '@lxr/telemetry';
+import { createRecordingTracer } from '@lxr/telemetry/testing';
 import { type NatsServer, startNats } from '@lxr/testkit';
 import type { JetStreamManager, StoredMsg } from 'nats';
 import type { DeliveryContext } from '../bus.js';
