@@ -8,9 +8,9 @@ export {
 } from './nats/consumer-config.js';
 export { DlqHeader } from './nats/headers.js';
 export { type ConnectBusOptions, connectBus, type NatsBus } from './nats/nats-bus.js';
-export { type NatsServerOptions, natsServerOptions, redactServerUrl } from './nats/server-urls.js';
 /** The JSON body of every reply to `request`. */
 export type { ReplyEnvelope } from './nats/request-reply.js';
+export { type NatsServerOptions, natsServerOptions, redactServerUrl } from './nats/server-urls.js';
 export {
   DLQ_MAX_AGE_MS,
   DLQ_STREAM,

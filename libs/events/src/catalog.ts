@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { containerEventSchemas, type ContainerEvent, type ContainerNameEvent } from './container.events.js';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
+import { type ContainerEvent, type ContainerNameEvent, containerEventSchemas } from './container.events.js';
 import { EventErrorCode, EventValidationError } from './errors.js';
 import type { RecordedEvent } from './metadata.js';
 
@@ -8,7 +8,9 @@ import type { RecordedEvent } from './metadata.js';
 export type LxrEvent = ContainerEvent | ContainerNameEvent;
 export type LxrEventType = LxrEvent['type'];
 /** A recorded event of a known type, its `data` typed by `type`. */
-export type LxrRecordedEvent = { [K in LxrEvent as K['type']]: RecordedEvent<K['type'], K['data']> }[LxrEventType];
+export type LxrRecordedEvent = {
+  [K in LxrEvent as K['type']]: RecordedEvent<K['type'], K['data']>;
+}[LxrEventType];
 
 /** The payload type of an event type. */
 export type EventData<T extends LxrEventType> = Extract<LxrEvent, { type: T }>['data'];

@@ -3,9 +3,9 @@ import {
   type EventBus,
   type NatsBus,
   type ReplyOptions,
+  redactServerUrl,
   type SubscribeOptions,
   type Subscription,
-  redactServerUrl,
 } from '@lxr/bus';
 import type { RecordedEvent } from '@lxr/events';
 import { startTelemetry, type Telemetry, type Tracer } from '@lxr/telemetry';

@@ -1,5 +1,5 @@
-export * from './ports.js';
-export * from './process.js';
 export * from './nats.js';
+export * from './ports.js';
 export * from './postgres.js';
+export * from './process.js';
 export * from './root.js';

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,8 +25,11 @@ export interface PostgresServer {
 export async function postgresBinDir(): Promise<string> {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = (await readdir(root)).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) if (existsSync(path.join(root, v, 'bin', 'initdb'))) return path.join(root, v, 'bin');
+    const versions = (await readdir(root))
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    for (const v of versions)
+      if (existsSync(path.join(root, v, 'bin', 'initdb'))) return path.join(root, v, 'bin');
   }
   for (const dir of (process.env['PATH'] ?? '').split(':')) {
     if (dir && existsSync(path.join(dir, 'initdb'))) return dir;
@@ -61,22 +64,36 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   );
   let proc: ManagedProcess | undefined;
   const args = [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', `fsync=${options.fsync === false ? 'off' : 'on'}`, '-c', 'max_connections=200',
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `fsync=${options.fsync === false ? 'off' : 'on'}`,
+    '-c',
+    'max_connections=200',
   ];
   const server: PostgresServer = {
     url: `postgres://lxr@127.0.0.1:${port}/postgres`,
     port,
     dir,
     async start() {
-      proc = startProcess(path.join(bin, 'postgres'), args, path.join(dir, 'postgres.log'), { ...user, cwd: dir });
+      proc = startProcess(path.join(bin, 'postgres'), args, path.join(dir, 'postgres.log'), {
+        ...user,
+        cwd: dir,
+      });
       const deadline = Date.now() + 20_000;
       for (;;) {
         try {
           await run(path.join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
           return;
         } catch (error) {
-          if (proc.child.exitCode !== null) throw new Error(`postgres exited; see ${proc.logFile}`, { cause: error });
+          if (proc.child.exitCode !== null)
+            throw new Error(`postgres exited; see ${proc.logFile}`, { cause: error });
           if (Date.now() > deadline) throw new Error(`postgres not ready within 20 s; see ${proc.logFile}`);
           await new Promise((r) => setTimeout(r, 50));
         }
