@@ -1,27 +1,11 @@
-import type { ResourceLimits } from '@lxr/events';
+import type { Container } from '@lxr/client';
 import { ErrorCode, GatewayError } from '../errors.js';
 
-/** A row of the containers read model, as the API shows it. */
-export interface ContainerView {
-  readonly id: string;
-  readonly name: string;
-  readonly image: string;
-  readonly node: string;
-  /** `requested`; later services add `running`, `exited`, `failed`, … */
-  readonly state: string;
-  readonly command: string[] | null;
-  readonly env: string[];
-  readonly labels: Record<string, string>;
-  readonly ide: boolean;
-  readonly resources: ResourceLimits;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly pid: number | null;
-  readonly ip: string | null;
-  readonly netns: string | null;
-  /** Log position of the last event applied to the row. */
-  readonly position: number;
-}
+/**
+ * A row of the containers read model, as the API shows it: the client's `Container`, so the wire
+ * type is written once.
+ */
+export type ContainerView = Container;
 
 export interface ContainerFilter {
   /** Include containers in a final state (exited, failed, stopped), like `docker ps -a`. */
