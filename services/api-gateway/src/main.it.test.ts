@@ -65,10 +65,10 @@ after(async () => {
 });
 
 describe('api-gateway main', () => {
-  it('creates the token file 0600 in a 0700 LXR_HOME and requires it', async () => {
+  it('creates the token file 0600 and requires it', async () => {
     const file = path.join(home, 'api-token');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
-    assert.equal((await stat(home)).mode & 0o777, 0o700);
+    assert.notEqual((await stat(home)).mode & 0o001, 0, 'LXR_HOME stays traversable for PostgreSQL');
     const res = await fetch(`${url}/v1/containers`);
     assert.equal(res.status, 401);
   });
