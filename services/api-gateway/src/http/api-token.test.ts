@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ensureApiToken } from './api-token.js';
+
+const temps: string[] = [];
+const tempDir = async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'lxr-token-'));
+  temps.push(dir);
+  return dir;
+};
+after(() => Promise.all(temps.map((dir) => rm(dir, { recursive: true, force: true }))));
 
 describe('ensureApiToken', () => {
   it('creates 32 random bytes as hex, mode 0600, leaving LXR_HOME traversable, then keeps them', async () => {
-    const home = path.join(await mkdtemp(path.join(tmpdir(), 'lxr-token-')), 'home');
+    const home = path.join(await tempDir(), 'home');
     const first = await ensureApiToken(home);
     assert.match(first.token, /^[0-9a-f]{64}$/);
     assert.equal(first.created, true);
@@ -18,7 +26,7 @@ describe('ensureApiToken', () => {
   });
 
   it('agrees on one token when started twice at once, and tightens a loosened file', async () => {
-    const home = await mkdtemp(path.join(tmpdir(), 'lxr-token-'));
+    const home = await tempDir();
     const [a, b] = await Promise.all([ensureApiToken(home), ensureApiToken(home)]);
     assert.equal(a.token, b.token);
     await chmod(a.file, 0o644);
@@ -27,7 +35,7 @@ describe('ensureApiToken', () => {
   });
 
   it('refuses a file that is not a token', async () => {
-    const home = await mkdtemp(path.join(tmpdir(), 'lxr-token-'));
+    const home = await tempDir();
     await writeFile(path.join(home, 'api-token'), 'hello');
     await assert.rejects(ensureApiToken(home), /does not hold 64 hex characters/);
   });
