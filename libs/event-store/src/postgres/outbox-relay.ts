@@ -192,6 +192,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     /** True when `cursor` moved past the stored checkpoint. */
     let unsaved = false;
     let publishDelay = minRetryDelay;
+    let idleWaitMs = 1;
     try {
       while (!stopping) {
         check();
@@ -199,9 +200,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const batch = await readBatch(client, cursor, unsaved);
         unsaved = false;
         if (batch.length === 0) {
-          await wake.wait(pollIntervalMs);
+          // An empty read right after activity is usually the commit-order horizon: a committed
+          // event waits behind an older transaction still running, which may never notify (a
+          // projection's). Look again soon, backing off to the poll interval.
+          await wake.wait(idleWaitMs);
+          idleWaitMs = Math.min(idleWaitMs * 2, pollIntervalMs);
           continue;
         }
+        idleWaitMs = 1;
         const result = await publishBatch(batch, cursor);
         unsaved = result.cursor !== cursor;
         cursor = result.cursor;
