@@ -4,7 +4,7 @@
 # prints only what it installed, and on failure the step that failed with the end of its output.
 #
 #   infra/setup.sh          # packages, npm dependencies, build (TypeScript and native/)
-#   infra/setup.sh --link   # the same, then /usr/local/bin/lxr -> libs/cli/dist/main.js
+#   infra/setup.sh --link   # the same, then /usr/local/bin/lxr -> libs/cli/bin/lxr.js
 set -euo pipefail
 
 # The one list of Debian packages lxr needs.
@@ -134,8 +134,8 @@ if [ -f native/Makefile ]; then
 fi
 
 if [ "$LINK" = 1 ]; then
-  cli="$ROOT/libs/cli/dist/main.js"
-  [ -f "$cli" ] || die "the CLI was not built ($cli is missing)"
+  cli="$ROOT/libs/cli/bin/lxr.js"
+  [ -f "$ROOT/libs/cli/dist/main.js" ] || die "the CLI was not built (libs/cli/dist/main.js is missing)"
   chmod +x "$cli"
   if [ "$(readlink /usr/local/bin/lxr 2>/dev/null || true)" != "$cli" ]; then
     ln -sfn "$cli" /usr/local/bin/lxr || die "cannot link /usr/local/bin/lxr (run as root)"
