@@ -54,3 +54,7 @@ export const ATTR_LXR_EVENT_POSITION = 'lxr.event.position';
 export const ATTR_LXR_DELIVERY_COUNT = 'lxr.delivery_count';
 /** `lxr.node`: the node (host) a service runs on; a resource attribute. */
 export const ATTR_LXR_NODE = 'lxr.node';
+
+/** HTTP semantic conventions (server side). */
+export const ATTR_HTTP_REQUEST_METHOD = 'http.request.method';
+export const ATTR_HTTP_ROUTE = 'http.route';

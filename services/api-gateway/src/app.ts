@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { EventStore } from '@lxr/event-store';
 import { newContainerId, uuidv7 } from '@lxr/events';
+import type { Tracer } from '@lxr/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ContainerHandler } from './containers/container.handler.js';
 import { containerRoutes } from './containers/containers.routes.js';
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   readonly bodyLimit?: number;
   readonly sse?: { readonly heartbeatMs?: number; readonly pollMs?: number; readonly batchSize?: number };
   readonly version?: string;
+  /** Traces requests that record events, so a creation is one trace; a no-op by default. */
+  readonly tracer?: Tracer;
 }
 
 /** Builds the gateway's fastify app. Connects to nothing: every effect comes in through `deps`. */
@@ -104,7 +107,12 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', auth);
-      await v1.register(containerRoutes, { handler, readModel: deps.readModel, store: deps.store });
+      await v1.register(containerRoutes, {
+        handler,
+        readModel: deps.readModel,
+        store: deps.store,
+        ...(deps.tracer ? { tracer: deps.tracer } : {}),
+      });
       await v1.register(eventRoutes, {
         store: deps.store,
         readModel: deps.readModel,

@@ -36,7 +36,7 @@ await runService({
       description: 'the PostgreSQL URL of the event log',
     }),
   },
-  async start({ config, logger, bus, nats, addReadinessCheck, onStop, onShutdown }) {
+  async start({ config, logger, bus, nats, tracer, addReadinessCheck, onStop, onShutdown }) {
     const { token, file, created } = await ensureApiToken(config.home);
     if (created) logger.info({ file }, 'created the API token');
 
@@ -85,6 +85,7 @@ await runService({
       readiness: { postgres, nats: natsCheck },
       logger: logger.child({ component: 'http' }),
       version,
+      tracer,
     });
     await app.listen({ host: config.apiHost, port: config.apiPort });
     onStop('http server', () => app.close());

@@ -42,7 +42,9 @@ export interface ContainerHandlerDeps {
 export interface RequestContext {
   readonly requestId: string;
   readonly idempotencyKey?: string | undefined;
+  /** W3C trace context of the request's span, recorded on the events. */
   readonly traceparent?: string | undefined;
+  readonly tracestate?: string | undefined;
 }
 
 export interface CreateOutcome {
@@ -214,6 +216,7 @@ export class ContainerHandler {
         correlationId: containerId,
         causationId: context.requestId,
         ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
+        ...(context.tracestate === undefined ? {} : { tracestate: context.tracestate }),
       });
     }
     const results = await this.#deps.store.appendMany([...requests.values()]);

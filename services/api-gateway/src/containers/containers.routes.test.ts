@@ -1,13 +1,39 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createInMemoryEventStore } from '@lxr/event-store';
-import { containerIdForIdempotencyKey } from '@lxr/events';
+import { containerIdForIdempotencyKey, type RecordedEvent } from '@lxr/events';
+import { createRecordingTracer } from '@lxr/telemetry/testing';
 import { staticNodeDirectory } from '../nodes/node-directory.js';
 import { createTestApp, liveNode } from '../testing/test-app.js';
 
 const json = (body: object) => ({ payload: body });
 
 describe('containers routes', () => {
+  it('records its events in the trace of the request: a creation is one trace', async () => {
+    const recording = createRecordingTracer();
+    const t = await createTestApp({ tracer: recording.tracer });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const created = await t.request({
+      method: 'POST',
+      url: '/v1/containers',
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      ...json({ name: 'traced', image: 'golang' }),
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const [span] = recording.spans();
+    assert.equal(span?.name, 'POST /v1/containers');
+    assert.equal(span?.traceId, traceId);
+    const events = (await t.log()) as readonly RecordedEvent[];
+    assert.ok(events.length > 0);
+    for (const event of events) {
+      assert.equal(
+        event.metadata.traceparent,
+        `00-${traceId}-${span?.spanId}-01`,
+        `${event.type} is in the trace`,
+      );
+    }
+  });
+
   it('creates, lists, gets and removes a container', async () => {
     const t = await createTestApp();
     const created = await t.request({

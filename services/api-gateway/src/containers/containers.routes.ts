@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EventStore } from '@lxr/event-store';
 import { containerStream, type RecordedEvent } from '@lxr/events';
+import { type Tracer, withServerSpan } from '@lxr/telemetry';
 import { Type } from '@sinclair/typebox';
 import type { ContainerRequest } from '../domain/container.decider.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
@@ -24,6 +25,8 @@ export interface ContainerRoutesOptions {
   readonly handler: ContainerHandler;
   readonly readModel: ContainersReadModel;
   readonly store: EventStore;
+  /** Traces each recording request; a no-op by default. */
+  readonly tracer?: Tracer;
 }
 
 const IdempotencyHeaders = Type.Object({
@@ -68,7 +71,7 @@ function labelFilter(label: string | string[] | undefined): ContainerFilter['lab
 
 export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> = async (
   app,
-  { handler, readModel, store },
+  { handler, readModel, store, tracer },
 ) => {
   app.post(
     '/containers',
@@ -90,11 +93,18 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
       },
     },
     async (request, reply) => {
-      const outcome = await handler.create(request.body, {
-        requestId: String(request.id),
-        idempotencyKey: request.headers['idempotency-key'],
-        traceparent: traceparentOf(request.headers.traceparent),
-      });
+      const outcome = await withServerSpan(
+        'POST',
+        '/v1/containers',
+        request.headers,
+        (trace) =>
+          handler.create(request.body, {
+            requestId: String(request.id),
+            idempotencyKey: request.headers['idempotency-key'],
+            ...trace,
+          }),
+        { tracer },
+      );
       let view = viewOf(outcome.request, outcome.recorded);
       if (outcome.replayed) {
         await readModel.catchUp();
@@ -167,14 +177,13 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
     async (request) => {
       await readModel.catchUp();
       const container = await resolveContainer(readModel, request.params.ref);
-      return handler.remove(container.id, { requestId: String(request.id) });
+      return withServerSpan(
+        'DELETE',
+        '/v1/containers/:ref',
+        request.headers,
+        (trace) => handler.remove(container.id, { requestId: String(request.id), ...trace }),
+        { tracer },
+      );
     },
   );
 };
-
-/** Passes a W3C traceparent on to the events only when it is well formed. */
-function traceparentOf(header: string | string[] | undefined): string | undefined {
-  return typeof header === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(header)
-    ? header
-    : undefined;
-}
