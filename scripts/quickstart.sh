@@ -13,7 +13,9 @@ fi
 lxr ps
 cat <<EOT
 
-lxr is up. Try:
+lxr is up and demo is recorded. Today lxr records containers (state "requested");
+pulling images, building root filesystems, networking and starting them arrive with the next parts.
+Try:
   lxr ps                     # containers with their PID, IP and namespace
   lxr inspect demo           # everything recorded about demo
   lxr events                 # follow the event log live
