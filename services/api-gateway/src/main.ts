@@ -1,17 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { createOutboxRelay, createPostgresEventStore, createProjectionRunner } from '@lxr/event-store';
+import { createOutboxRelay, createPostgresEventStore } from '@lxr/event-store';
 import { field, runService } from '@lxr/service-kit';
 import { buildApp } from './app.js';
 import { createLogSignal } from './events/log-signal.js';
 import { ensureApiToken } from './http/api-token.js';
 import { createGatewayMetrics } from './http/metrics.js';
 import { natsNodeDirectory } from './nodes/nats-node-directory.js';
-import type { GatewayTables } from './read-model/containers.table.js';
-import { migrateGateway } from './read-model/migrator.js';
-import {
-  containersProjection,
-  createPostgresContainersReadModel,
-} from './read-model/postgres-containers.read-model.js';
+import { prepareGatewayDatabase } from './read-model/gateway-database.js';
+import { createPostgresContainersReadModel } from './read-model/postgres-containers.read-model.js';
 
 // The gateway's one composition root: reads the environment (through service-kit), opens
 // PostgreSQL and NATS, and hands them to the app.
@@ -42,16 +38,7 @@ await runService({
 
     const store = createPostgresEventStore({ connectionString: config.database, logger });
     onShutdown('event store', () => store.close());
-    await store.migrate();
-    const db = store.db.withTables<GatewayTables>();
-    await migrateGateway(db);
-
-    const runner = createProjectionRunner({
-      db,
-      projections: [containersProjection],
-      notifications: store.notifications,
-      logger,
-    });
+    const { db, runner } = await prepareGatewayDatabase(store, logger);
     await runner.start();
     onStop('projection runner', () => runner.stop());
 

@@ -138,7 +138,11 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       closed = true;
       await queue.drained();
       await notifications.close();
-      if (owned) await db.destroy();
+      if (owned) {
+        await db.destroy();
+        // kysely ends the pool only if it ever ran a query; appends and reads use the pool directly.
+        if (!pool.ending) await pool.end();
+      }
     },
   };
 }

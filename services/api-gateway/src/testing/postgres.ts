@@ -1,18 +1,10 @@
-import {
-  createPostgresEventStore,
-  createProjectionRunner,
-  type PostgresEventStore,
-  type ProjectionRunner,
-} from '@lxr/event-store';
+import { createPostgresEventStore, type PostgresEventStore, type ProjectionRunner } from '@lxr/event-store';
 import type { PostgresServer } from '@lxr/testkit';
 import { type Kysely, sql } from 'kysely';
 import type { ContainersReadModel } from '../read-model/containers.read-model.js';
-import type { GatewayDatabase, GatewayTables } from '../read-model/containers.table.js';
-import { migrateGateway } from '../read-model/migrator.js';
-import {
-  containersProjection,
-  createPostgresContainersReadModel,
-} from '../read-model/postgres-containers.read-model.js';
+import type { GatewayDatabase } from '../read-model/containers.table.js';
+import { prepareGatewayDatabase } from '../read-model/gateway-database.js';
+import { createPostgresContainersReadModel } from '../read-model/postgres-containers.read-model.js';
 
 let databases = 0;
 
@@ -37,14 +29,7 @@ export async function gatewayDatabase(server: PostgresServer): Promise<GatewayDa
   await admin.close();
   const url = server.url.replace(/\/[^/]*$/, `/${name}`);
   const store = createPostgresEventStore({ connectionString: url });
-  await store.migrate();
-  const db = store.db.withTables<GatewayTables>();
-  await migrateGateway(db);
-  const runner = createProjectionRunner({
-    db,
-    projections: [containersProjection],
-    notifications: store.notifications,
-  });
+  const { db, runner } = await prepareGatewayDatabase(store);
   return {
     url,
     store,
