@@ -6,8 +6,8 @@ export interface Signal {
   notify(): void;
   /** Forgets a pending notification: call it just before reading what notifications announce. */
   clear(): void;
-  /** Resolves on the next notification or after `timeoutMs`, whichever comes first. */
-  wait(timeoutMs: number): Promise<void>;
+  /** Resolves on the next notification (true) or after `timeoutMs` (false), whichever comes first. */
+  wait(timeoutMs: number): Promise<boolean>;
 }
 
 export function createSignal(): Signal {
@@ -24,16 +24,16 @@ export function createSignal(): Signal {
     wait(timeoutMs) {
       if (pending) {
         pending = false;
-        return Promise.resolve();
+        return Promise.resolve(true);
       }
       return new Promise((resolve) => {
-        const done = () => {
+        const done = (notified: boolean) => {
           clearTimeout(timer);
           wakeWaiter = undefined;
-          resolve();
+          resolve(notified);
         };
-        const timer = setTimeout(done, timeoutMs);
-        wakeWaiter = done;
+        const timer = setTimeout(() => done(false), timeoutMs);
+        wakeWaiter = () => done(true);
       });
     },
   };

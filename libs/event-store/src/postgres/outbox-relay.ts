@@ -192,7 +192,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     /** True when `cursor` moved past the stored checkpoint. */
     let unsaved = false;
     let publishDelay = minRetryDelay;
-    let idleWaitMs = 1;
+    let idleWaitMs = pollIntervalMs;
+    let notified = false;
     try {
       while (!stopping) {
         check();
@@ -200,14 +201,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const batch = await readBatch(client, cursor, unsaved);
         unsaved = false;
         if (batch.length === 0) {
-          // An empty read right after activity is usually the commit-order horizon: a committed
-          // event waits behind an older transaction still running, which may never notify (a
-          // projection's). Look again soon, backing off to the poll interval.
-          await wake.wait(idleWaitMs);
-          idleWaitMs = Math.min(idleWaitMs * 2, pollIntervalMs);
+          // Nothing after a notification means the commit-order horizon: a committed event waits
+          // behind an older transaction still running, which may never notify (a projection's).
+          // Look again soon, backing off; otherwise sleep until notified or the poll interval.
+          idleWaitMs = notified ? 2 : Math.min(idleWaitMs * 2, pollIntervalMs);
+          notified = await wake.wait(idleWaitMs);
           continue;
         }
-        idleWaitMs = 1;
+        idleWaitMs = pollIntervalMs;
+        notified = false;
         const result = await publishBatch(batch, cursor);
         unsaved = result.cursor !== cursor;
         cursor = result.cursor;
