@@ -277,6 +277,37 @@ describe('outbox relay', () => {
     );
   });
 
+  test('an event held behind a transaction that never notifies is relayed without waiting for the poll', async (t) => {
+    const { url, store } = await freshLog(t);
+    const published: string[] = [];
+    // A poll interval longer than the test's own limit: only a re-check can relay the event.
+    const relay = createOutboxRelay({
+      connectionString: url,
+      pollIntervalMs: 120_000,
+      async publish(event) {
+        published.push(event.metadata.eventId);
+      },
+    });
+    t.after(() => relay.stop());
+    await relay.start();
+    // An open transaction with an xid (as a projection's batch has) holds the commit-order horizon.
+    const blocker = new pg.Client({ connectionString: url });
+    await blocker.connect();
+    t.after(() => blocker.end());
+    await blocker.query('begin');
+    await blocker.query('select pg_current_xact_id()');
+    const [event] = (await writers(store, 1, 1, 'held')) as [RecordedEvent];
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(published, [], 'not relayed while an older transaction may still commit before it');
+    await blocker.query('commit'); // no NOTIFY: nothing but a re-check finds the event now
+    const deadline = Date.now() + 30_000;
+    while (published.length === 0) {
+      assert.ok(Date.now() < deadline, 'the event was relayed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(published, [event.metadata.eventId]);
+  });
+
   test('stop finishes the in-flight batch and checkpoints it', async (t) => {
     const { url, store } = await freshLog(t);
     const appended = await writers(store, 1, 50, 'stopping');
