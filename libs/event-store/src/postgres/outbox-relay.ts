@@ -193,7 +193,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     let unsaved = false;
     let publishDelay = minRetryDelay;
     let idleWaitMs = pollIntervalMs;
-    let notified = false;
+    // As if notified: events appended before LISTEN may sit behind the horizon too.
+    let notified = true;
     try {
       while (!stopping) {
         check();
