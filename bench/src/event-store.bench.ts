@@ -112,9 +112,12 @@ async function latency(
   const relay = RELAY_INLINE
     ? createOutboxRelay({
         connectionString: pgUrl,
-        publish: async (event) => {
+        publish: async (event, chaining) => {
           const t0 = performance.now();
-          await js.publish(subjectOf(event), codec.encode(event), { msgID: event.metadata.eventId });
+          await js.publish(subjectOf(event), codec.encode(event), {
+            msgID: event.metadata.eventId,
+            ...(chaining.expectLastEventId ? { expect: { lastMsgID: chaining.expectLastEventId } } : {}),
+          });
           const committed = committedAt.get(event.metadata.eventId);
           if (measuring && committed !== undefined) {
             pickup.push(t0 - committed);

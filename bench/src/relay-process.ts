@@ -13,11 +13,14 @@ const nc = await connect({ servers: process.env['LXR_BENCH_NATS_URL']!, noAsyncT
 const js = nc.jetstream();
 const relay = createOutboxRelay({
   connectionString: process.env['LXR_BENCH_PG_URL']!,
-  publish: async (event) => {
+  publish: async (event, chaining) => {
     const subject = isKnownEventType(event.type)
       ? eventSubject(event.type)
       : `lxr.events.bench.${event.type}`;
-    await js.publish(subject, codec.encode(event), { msgID: event.metadata.eventId });
+    await js.publish(subject, codec.encode(event), {
+      msgID: event.metadata.eventId,
+      ...(chaining.expectLastEventId ? { expect: { lastMsgID: chaining.expectLastEventId } } : {}),
+    });
   },
 });
 await relay.start();

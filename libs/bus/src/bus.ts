@@ -1,5 +1,16 @@
 import type { LxrRecordedEvent, RecordedEvent } from '@lxr/events';
 
+/** Options of {@link EventBus.publish}. */
+export interface PublishOptions {
+  /**
+   * Store the event only if the stream's last message is this event id (JetStream
+   * `expect.lastMsgID`). A relay publishing many events at once chains each to the one before,
+   * so when one fails every later one fails too and the stream's order never breaks.
+   * A duplicate (an event id already stored) is acknowledged whatever this says.
+   */
+  readonly expectLastEventId?: string;
+}
+
 /** Context handed to an event handler with each delivery. */
 export interface DeliveryContext {
   /** 1 on first delivery, then 2, 3, … on redeliveries. */
@@ -75,7 +86,7 @@ export interface ReplyOptions {
  */
 export interface EventBus {
   /** Publishes a recorded event and waits for JetStream's ack; a duplicate event id is a no-op. */
-  publish(event: RecordedEvent): Promise<void>;
+  publish(event: RecordedEvent, options?: PublishOptions): Promise<void>;
   /** Creates (or updates) the durable consumer and starts handling events. */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /**

@@ -2,6 +2,7 @@ import {
   connectBus,
   type EventBus,
   type NatsBus,
+  type PublishOptions,
   type ReplyOptions,
   redactServerUrl,
   type SubscribeOptions,
@@ -95,8 +96,8 @@ const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 class TrackedBus implements EventBus {
   private readonly subscriptions = new Set<Subscription>();
   constructor(private readonly inner: NatsBus) {}
-  publish(event: RecordedEvent): Promise<void> {
-    return this.inner.publish(event);
+  publish(event: RecordedEvent, options?: PublishOptions): Promise<void> {
+    return this.inner.publish(event, options);
   }
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     return this.track(await this.inner.subscribe(options));

@@ -45,7 +45,7 @@ await runService({
     // Leader-elected in PostgreSQL: every gateway runs one and only one publishes at a time.
     const relay = createOutboxRelay({
       connectionString: config.database,
-      publish: (event) => bus.publish(event),
+      publish: (event, chaining) => bus.publish(event, chaining),
       logger: logger.child({ component: 'outbox-relay' }),
     });
     await relay.start();

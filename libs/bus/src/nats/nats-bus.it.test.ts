@@ -67,6 +67,21 @@ describe('NATS event bus', () => {
     assert.deepEqual(stored.json(), event);
   });
 
+  it('stores a chained publish only after the event it names; a repeat is acknowledged regardless', async () => {
+    const [a, b, c] = [containerRequested(), containerRequested(), containerRequested()];
+    await bus.publish(a);
+    await bus.publish(b, { expectLastEventId: a.metadata.eventId });
+    await assert.rejects(
+      bus.publish(c, { expectLastEventId: a.metadata.eventId }),
+      (e: BusError) => e.code === BusErrorCode.PublishFailed,
+    );
+    await bus.publish(a, { expectLastEventId: 'not-the-last' });
+    await bus.publish(c, { expectLastEventId: b.metadata.eventId });
+    const { state } = await jsm.streams.info(EVENTS_STREAM);
+    const stored = await jsm.streams.getMessage(EVENTS_STREAM, { seq: state.last_seq });
+    assert.equal(stored.header.get('Nats-Msg-Id'), c.metadata.eventId);
+  });
+
   it('refuses to publish an event type the catalog does not know', async () => {
     const event = { ...containerRequested(), type: 'NoSuchEvent' };
     await assert.rejects(bus.publish(event), (e: BusError) => e.code === BusErrorCode.UnknownEventType);

@@ -8,7 +8,7 @@ import {
   type JetStreamManager,
   type NatsConnection,
 } from 'nats';
-import type { EventBus, ReplyOptions, SubscribeOptions, Subscription } from '../bus.js';
+import type { EventBus, PublishOptions, ReplyOptions, SubscribeOptions, Subscription } from '../bus.js';
 import { BusError, BusErrorCode, messageOf } from '../errors.js';
 import { type BusLogger, silentLogger } from '../logger.js';
 import { subscriptionSettings } from './consumer-config.js';
@@ -148,7 +148,7 @@ class NatsEventBus implements NatsBus {
     await ensureStreams(await this.manager(), options);
   }
 
-  async publish(event: RecordedEvent): Promise<void> {
+  async publish(event: RecordedEvent, options: PublishOptions = {}): Promise<void> {
     this.assertOpen();
     if (!isKnownEventType(event.type)) {
       throw new BusError(
@@ -166,6 +166,7 @@ class NatsEventBus implements NatsBus {
           await this.jetstream.publish(subject, data, {
             msgID: event.metadata.eventId,
             headers: headersFromCarrier(carrier),
+            ...(options.expectLastEventId ? { expect: { lastMsgID: options.expectLastEventId } } : {}),
           });
         } catch (error) {
           throw new BusError(

@@ -243,6 +243,40 @@ describe('outbox relay', () => {
     assert.equal(rest.find((r) => r !== second)!.published, 0);
   });
 
+  test('a publish failing inside a window keeps JetStream in order: the chained ones after it are refused', async (t) => {
+    const { url, store } = await freshLog(t);
+    const subscriber = await subscribeAll(js);
+    t.after(() => subscriber.stop());
+    const publisher = jetStreamPublisher(js);
+    let failed = false;
+    const relay = createOutboxRelay({
+      connectionString: url,
+      publishWindow: 64,
+      retryDelayMs: 20,
+      pollIntervalMs: 100,
+      async publish(event, chaining) {
+        // Event 10 is lost on its way the first time; 11… of its window still reach the broker.
+        if ((event.data as { i: number }).i === 10 && !failed) {
+          failed = true;
+          throw new Error('connection dropped');
+        }
+        await publisher.publish(event, chaining);
+      },
+    });
+    t.after(() => relay.stop());
+    const appended = await writers(store, 1, 100, 'window');
+    await relay.start();
+    const received = await subscriber.until(appended.length, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(failed);
+    assertExactlyOnceInOrder(received, appended);
+    assert.deepEqual(
+      received.map((r) => r.seq),
+      appended.map((_, i) => i + 1),
+      'stored in log order, no gaps',
+    );
+  });
+
   test('a failing publish is retried from the event that failed, in order', async (t) => {
     const { url, store } = await freshLog(t);
     const seen: string[] = [];
@@ -252,11 +286,15 @@ describe('outbox relay', () => {
       batchSize: 10,
       retryDelayMs: 20,
       pollIntervalMs: 100,
-      async publish(event) {
+      // A broker as JetStream behaves: a chained publish fails unless its predecessor is the last stored.
+      async publish(event, { expectLastEventId }) {
         const { i } = event.data as { i: number };
         if (i === 17 && failures < 3) {
           failures++;
           throw new Error('broker unavailable');
+        }
+        if (expectLastEventId !== undefined && expectLastEventId !== seen.at(-1)) {
+          throw new Error(`wrong last msg id: ${seen.at(-1)}`);
         }
         seen.push(event.metadata.eventId);
       },

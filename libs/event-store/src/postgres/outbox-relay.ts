@@ -25,14 +25,30 @@ const SAVE_AND_READ_SQL = `with saved as (
 /** First key of the relay's leader lock (second key: hash of the relay's name). */
 const RELAY_LOCK_NAMESPACE = 0x6c787202;
 
+/** How a published event is chained to the one the relay published before it. */
+export interface PublishChaining {
+  /** Store only after this event id (absent for the first event of a window). */
+  readonly expectLastEventId?: string;
+}
+
 /** The database the relay reads, the publisher it feeds, and its timing. */
 export type OutboxRelayOptions = PostgresConnection & {
   /**
    * Publishes one event and resolves once the broker has it (JetStream's ack). Must be idempotent
    * by `event.metadata.eventId`: after a crash the relay publishes again from its last checkpoint,
    * so use it as JetStream's `msgID` (`Nats-Msg-Id`) and JetStream drops the repeats.
+   *
+   * With `expectLastEventId`, it must store the event only if the last one stored is that event
+   * (JetStream's `expect.lastMsgID`), acknowledging a repeat whatever it says: the relay publishes
+   * a window of events at once, each chained to the one before, so a failed event fails every
+   * later one in its window and the broker never holds them out of order.
    */
-  readonly publish: (event: RecordedEvent) => Promise<void>;
+  readonly publish: (event: RecordedEvent, options: PublishChaining) => Promise<void>;
+  /**
+   * Events published at once (chained, see `publish`); default 64. With 1 the relay waits for
+   * each acknowledgement before the next publish and never asks for chaining.
+   */
+  readonly publishWindow?: number;
   /** Checkpoint and leader lock name, for several independent relays; default `'default'`. */
   readonly name?: string;
   /** Events read (and published) per checkpoint; default 500. */
@@ -94,6 +110,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const minRetryDelay = options.retryDelayMs ?? 100;
   const maxRetryDelay = 5_000;
   const { publish } = options;
+  const publishWindow = Math.max(1, options.publishWindow ?? 64);
 
   const wake = createSignal();
   let stopping = false;
@@ -142,22 +159,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   /**
-   * Publishes a batch in order, stopping at the first failure. Returns the cursor after the last
-   * published event and the failure, if any.
+   * Publishes a batch in order, a window at a time, stopping at the first failure. Returns the
+   * cursor after the last published event and the failure, if any. Inside a window each event is
+   * chained to the one before it, so nothing after a failed event is stored; the next attempt
+   * starts a new window at the failed event.
    */
   async function publishBatch(
     batch: readonly LoggedEvent[],
     from: LogCursor,
   ): Promise<{ cursor: LogCursor; failure?: unknown }> {
     let cursor = from;
-    for (const { event, cursor: next } of batch) {
-      try {
-        await publish(event);
-      } catch (failure) {
-        return { cursor, failure };
+    for (let start = 0; start < batch.length; start += publishWindow) {
+      const window = batch.slice(start, start + publishWindow);
+      const outcomes = await Promise.allSettled(
+        window.map(({ event }, i) =>
+          publish(event, i === 0 ? {} : { expectLastEventId: window[i - 1]!.event.metadata.eventId }),
+        ),
+      );
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.status === 'rejected') return { cursor, failure: outcome.reason };
+        cursor = window[i]!.cursor;
+        published++;
       }
-      cursor = next;
-      published++;
     }
     return { cursor };
   }

@@ -3,7 +3,14 @@
  * publisher an outbox relay is given in production looks like `jetStreamPublisher`.
  */
 import { eventSubject, isKnownEventType, type RecordedEvent } from '@lxr/events';
-import { type JetStreamClient, type JetStreamManager, JSONCodec, nanos } from 'nats';
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  type JetStreamPublishOptions,
+  JSONCodec,
+  nanos,
+} from 'nats';
+import type { PublishChaining } from '../postgres/outbox-relay.js';
 
 export const TEST_STREAM = 'LXR_EVENTS';
 const codec = JSONCodec<RecordedEvent>();
@@ -23,20 +30,34 @@ export async function resetEventsStream(jsm: JetStreamManager, duplicateWindowMs
   });
 }
 
-/** A relay `publish` function: JetStream publish with `msgID` = event id; counts duplicates. */
+/**
+ * A relay `publish` function as production's (libs/bus): JetStream publish with `msgID` = event id,
+ * chained with `expect.lastMsgID`; counts duplicates.
+ */
 export function jetStreamPublisher(js: JetStreamClient): {
-  publish: (event: RecordedEvent) => Promise<void>;
+  publish: (event: RecordedEvent, chaining: PublishChaining) => Promise<void>;
   readonly duplicates: number;
 } {
   let duplicates = 0;
   return {
-    async publish(event) {
-      const ack = await js.publish(subjectOf(event), codec.encode(event), { msgID: event.metadata.eventId });
+    async publish(event, chaining) {
+      const ack = await js.publish(subjectOf(event), codec.encode(event), publishOptions(event, chaining));
       if (ack.duplicate) duplicates++;
     },
     get duplicates() {
       return duplicates;
     },
+  };
+}
+
+/** JetStream publish options for a relayed event: dedup by event id, chained to the previous one. */
+export function publishOptions(
+  event: RecordedEvent,
+  chaining: PublishChaining,
+): Partial<JetStreamPublishOptions> {
+  return {
+    msgID: event.metadata.eventId,
+    ...(chaining.expectLastEventId ? { expect: { lastMsgID: chaining.expectLastEventId } } : {}),
   };
 }
 

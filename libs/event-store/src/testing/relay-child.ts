@@ -22,8 +22,8 @@ const relay = createOutboxRelay({
   batchSize: Number(process.env['LXR_TEST_BATCH_SIZE'] ?? 500),
   leaderRetryMs: 100,
   pollIntervalMs: 500,
-  async publish(event) {
-    await publisher.publish(event);
+  async publish(event, chaining) {
+    await publisher.publish(event, chaining);
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
   },
   logger: {
