@@ -11,8 +11,10 @@ const codec = JSONCodec<RecordedEvent>();
 // publish), which costs more CPU than the rest of the publish.
 const nc = await connect({ servers: process.env['LXR_BENCH_NATS_URL']!, noAsyncTraces: true });
 const js = nc.jetstream();
+const window = process.env['LXR_BENCH_RELAY_WINDOW'];
 const relay = createOutboxRelay({
   connectionString: process.env['LXR_BENCH_PG_URL']!,
+  ...(window ? { publishWindow: Number(window) } : {}),
   publish: async (event, chaining) => {
     const subject = isKnownEventType(event.type)
       ? eventSubject(event.type)
