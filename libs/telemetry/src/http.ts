@@ -1,12 +1,14 @@
 import { type Attributes, SpanKind, type Tracer } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_ROUTE } from './attributes.js';
-import { inSpan } from './messaging.js';
 import {
   currentTraceContext,
   extractTraceContext,
+  TRACEPARENT,
+  TRACESTATE,
   type TraceCarrier,
   type TraceContextFields,
 } from './propagation.js';
+import { inSpan } from './span.js';
 import { noopTracer } from './tracer.js';
 
 /** Request headers as node and fastify give them. */
@@ -30,7 +32,7 @@ export function withServerSpan<T>(
   options: { readonly tracer?: Tracer; readonly attributes?: Attributes } = {},
 ): Promise<T> {
   const carrier: TraceCarrier = {};
-  for (const name of ['traceparent', 'tracestate']) {
+  for (const name of [TRACEPARENT, TRACESTATE]) {
     const value = headers[name];
     if (typeof value === 'string') carrier[name] = value;
   }

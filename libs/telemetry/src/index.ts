@@ -5,4 +5,5 @@ export * from './http.js';
 export * from './messaging.js';
 export * from './propagation.js';
 export * from './sdk.js';
+export * from './span.js';
 export * from './tracer.js';

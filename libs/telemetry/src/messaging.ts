@@ -1,15 +1,5 @@
+import { type Attributes, type Context, context, type Span, SpanKind, type Tracer } from '@opentelemetry/api';
 import {
-  type Attributes,
-  type Context,
-  context,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
-import {
-  ATTR_ERROR_TYPE,
   ATTR_LXR_CAUSATION_ID,
   ATTR_LXR_CORRELATION_ID,
   ATTR_LXR_DELIVERY_COUNT,
@@ -36,6 +26,7 @@ import {
   type TraceCarrier,
   traceCarrierOf,
 } from './propagation.js';
+import { inSpan } from './span.js';
 import { noopTracer } from './tracer.js';
 
 /**
@@ -79,79 +70,83 @@ export interface ConsumerSpanOptions extends MessagingSpanOptions {
   readonly deliveryCount?: number;
 }
 
-function eventAttributes(
-  event: TracedEvent,
+/** What tells the four messaging spans apart. */
+interface Operation {
+  readonly kind: SpanKind;
+  /** The span is named `<verb> <subject>`. */
+  readonly verb: string;
+  readonly type: MessagingOperationType;
+  /** `messaging.operation.name`. */
+  readonly name: string;
+}
+
+const PUBLISH: Operation = {
+  kind: SpanKind.PRODUCER,
+  verb: 'send',
+  type: MessagingOperationType.Send,
+  name: 'publish',
+};
+const PROCESS: Operation = {
+  kind: SpanKind.CONSUMER,
+  verb: 'process',
+  type: MessagingOperationType.Process,
+  name: 'process',
+};
+const REQUEST: Operation = {
+  kind: SpanKind.CLIENT,
+  verb: 'request',
+  type: MessagingOperationType.Send,
+  name: 'request',
+};
+const REPLY: Operation = {
+  kind: SpanKind.SERVER,
+  verb: 'process',
+  type: MessagingOperationType.Process,
+  name: 'reply',
+};
+
+/** Runs `fn` in the span of one messaging operation on `subject`, with every attribute it has. */
+function inMessagingSpan<T>(
+  operation: Operation,
   subject: string,
-  operation: MessagingOperationType,
-  name: string,
-) {
-  const { metadata } = event;
+  event: TracedEvent | undefined,
+  parent: Context,
+  options: Omit<ConsumerSpanOptions, 'carrier'>,
+  fn: (span: Span, spanContext: Context) => Promise<T>,
+): Promise<T> {
   const attributes: Attributes = {
     [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_NATS,
     [ATTR_MESSAGING_DESTINATION_NAME]: subject,
-    [ATTR_MESSAGING_OPERATION_TYPE]: operation,
-    [ATTR_MESSAGING_OPERATION_NAME]: name,
-    [ATTR_MESSAGING_MESSAGE_ID]: metadata.eventId,
-    [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: metadata.correlationId,
-    [ATTR_LXR_EVENT_TYPE]: event.type,
-    [ATTR_LXR_CORRELATION_ID]: metadata.correlationId,
+    [ATTR_MESSAGING_OPERATION_TYPE]: operation.type,
+    [ATTR_MESSAGING_OPERATION_NAME]: operation.name,
   };
-  if (metadata.causationId) attributes[ATTR_LXR_CAUSATION_ID] = metadata.causationId;
-  if (metadata.stream !== undefined) attributes[ATTR_LXR_EVENT_STREAM] = metadata.stream;
-  if (metadata.streamVersion !== undefined)
-    attributes[ATTR_LXR_EVENT_STREAM_VERSION] = metadata.streamVersion;
-  if (metadata.position !== undefined) attributes[ATTR_LXR_EVENT_POSITION] = metadata.position;
-  return attributes;
-}
-
-function commonAttributes(attributes: Attributes, options: MessagingSpanOptions): Attributes {
+  if (event) {
+    const { metadata } = event;
+    attributes[ATTR_MESSAGING_MESSAGE_ID] = metadata.eventId;
+    attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = metadata.correlationId;
+    attributes[ATTR_LXR_EVENT_TYPE] = event.type;
+    attributes[ATTR_LXR_CORRELATION_ID] = metadata.correlationId;
+    if (metadata.causationId) attributes[ATTR_LXR_CAUSATION_ID] = metadata.causationId;
+    if (metadata.stream !== undefined) attributes[ATTR_LXR_EVENT_STREAM] = metadata.stream;
+    if (metadata.streamVersion !== undefined) {
+      attributes[ATTR_LXR_EVENT_STREAM_VERSION] = metadata.streamVersion;
+    }
+    if (metadata.position !== undefined) attributes[ATTR_LXR_EVENT_POSITION] = metadata.position;
+  }
   if (options.clientId !== undefined) attributes[ATTR_MESSAGING_CLIENT_ID] = options.clientId;
   if (options.bodySize !== undefined) attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = options.bodySize;
-  return attributes;
-}
-
-/** The error's stable `code` when it has a string one, else its class name. */
-export function errorType(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' && code !== '' ? code : error.name;
+  if (options.consumerGroup !== undefined) {
+    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = options.consumerGroup;
   }
-  return typeof error;
-}
-
-/** Marks `span` as failed by `error`: exception event, ERROR status and `error.type`. */
-export function recordSpanError(span: Span, error: unknown): void {
-  if (error instanceof Error) span.recordException(error);
-  span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
-}
-
-/**
- * Runs `fn` in a new active span (child of `parent`), ending it when `fn` settles and recording
- * a thrown error on it. The building block of the messaging helpers; use it for any span.
- */
-export async function inSpan<T>(
-  tracer: Tracer,
-  name: string,
-  kind: SpanKind,
-  attributes: Attributes,
-  parent: Context,
-  fn: (span: Span, spanContext: Context) => Promise<T>,
-): Promise<T> {
-  return tracer.startActiveSpan(name, { kind, attributes }, parent, async (span) => {
-    try {
-      // Explicit rather than context.active(), which is only right with a context manager.
-      return await fn(span, trace.setSpan(parent, span));
-    } catch (error) {
-      recordSpanError(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  if (options.deliveryCount !== undefined) attributes[ATTR_LXR_DELIVERY_COUNT] = options.deliveryCount;
+  return inSpan(
+    options.tracer ?? noopTracer,
+    `${operation.verb} ${subject}`,
+    operation.kind,
+    attributes,
+    parent,
+    fn,
+  );
 }
 
 /**
@@ -171,17 +166,8 @@ export function withProducerSpan<T>(
 ): Promise<T> {
   const recorded = extractTraceContext(traceCarrierOf(event.metadata), context.active());
   const parent = hasSpanContext(recorded) ? recorded : context.active();
-  const attributes = commonAttributes(
-    eventAttributes(event, subject, MessagingOperationType.Send, 'publish'),
-    options,
-  );
-  return inSpan(
-    options.tracer ?? noopTracer,
-    `send ${subject}`,
-    SpanKind.PRODUCER,
-    attributes,
-    parent,
-    (span, ctx) => fn(injectTraceContext({}, ctx), span),
+  return inMessagingSpan(PUBLISH, subject, event, parent, options, (span, ctx) =>
+    fn(injectTraceContext({}, ctx), span),
   );
 }
 
@@ -198,21 +184,7 @@ export function withConsumerSpan<T>(
 ): Promise<T> {
   let parent = extractTraceContext(options.carrier ?? {});
   if (!hasSpanContext(parent)) parent = extractTraceContext(traceCarrierOf(event.metadata));
-  const attributes = commonAttributes(
-    eventAttributes(event, subject, MessagingOperationType.Process, 'process'),
-    options,
-  );
-  if (options.consumerGroup !== undefined)
-    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = options.consumerGroup;
-  if (options.deliveryCount !== undefined) attributes[ATTR_LXR_DELIVERY_COUNT] = options.deliveryCount;
-  return inSpan(
-    options.tracer ?? noopTracer,
-    `process ${subject}`,
-    SpanKind.CONSUMER,
-    attributes,
-    parent,
-    (span) => fn(span),
-  );
+  return inMessagingSpan(PROCESS, subject, event, parent, options, fn);
 }
 
 /**
@@ -224,22 +196,8 @@ export function withRequestSpan<T>(
   fn: (carrier: TraceCarrier, span: Span) => Promise<T>,
   options: MessagingSpanOptions = {},
 ): Promise<T> {
-  const attributes = commonAttributes(
-    {
-      [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_NATS,
-      [ATTR_MESSAGING_DESTINATION_NAME]: subject,
-      [ATTR_MESSAGING_OPERATION_TYPE]: MessagingOperationType.Send,
-      [ATTR_MESSAGING_OPERATION_NAME]: 'request',
-    },
-    options,
-  );
-  return inSpan(
-    options.tracer ?? noopTracer,
-    `request ${subject}`,
-    SpanKind.CLIENT,
-    attributes,
-    context.active(),
-    (span, ctx) => fn(injectTraceContext({}, ctx), span),
+  return inMessagingSpan(REQUEST, subject, undefined, context.active(), options, (span, ctx) =>
+    fn(injectTraceContext({}, ctx), span),
   );
 }
 
@@ -253,23 +211,5 @@ export function withReplySpan<T>(
   fn: (span: Span) => Promise<T>,
   options: MessagingSpanOptions & { readonly consumerGroup?: string } = {},
 ): Promise<T> {
-  const attributes = commonAttributes(
-    {
-      [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_NATS,
-      [ATTR_MESSAGING_DESTINATION_NAME]: subject,
-      [ATTR_MESSAGING_OPERATION_TYPE]: MessagingOperationType.Process,
-      [ATTR_MESSAGING_OPERATION_NAME]: 'reply',
-    },
-    options,
-  );
-  if (options.consumerGroup !== undefined)
-    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = options.consumerGroup;
-  return inSpan(
-    options.tracer ?? noopTracer,
-    `process ${subject}`,
-    SpanKind.SERVER,
-    attributes,
-    extractTraceContext(carrier),
-    (span) => fn(span),
-  );
+  return inMessagingSpan(REPLY, subject, undefined, extractTraceContext(carrier), options, fn);
 }
