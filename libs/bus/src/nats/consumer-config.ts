@@ -9,8 +9,8 @@ import {
   ReplayPolicy,
 } from 'nats';
 import type { SubscribeOptions } from '../bus.js';
-import { BusError, BusErrorCode } from '../errors.js';
-import { isNotFound } from './streams.js';
+import { BusError, BusErrorCode, messageOf } from '../errors.js';
+import { ALL_EVENTS_SUBJECT, isNotFound } from './streams.js';
 
 /** Default attempts before an event is dead-lettered. */
 export const DEFAULT_MAX_DELIVER = 5;
@@ -37,7 +37,7 @@ const isCount = (n: number) => Number.isSafeInteger(n) && n >= 1;
 export function subscriptionSettings(options: SubscribeOptions): SubscriptionSettings {
   const settings: SubscriptionSettings = {
     durable: options.durable,
-    filterSubject: options.filterSubject ?? `${EVENT_SUBJECT_PREFIX}.>`,
+    filterSubject: options.filterSubject ?? ALL_EVENTS_SUBJECT,
     maxDeliver: options.maxDeliver ?? DEFAULT_MAX_DELIVER,
     backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS,
     concurrency: options.concurrency ?? 1,
@@ -125,12 +125,12 @@ export async function ensureConsumer(jsm: JetStreamManager, settings: Subscripti
   } catch (error) {
     throw new BusError(
       BusErrorCode.SubscribeFailed,
-      `could not create the durable consumer "${settings.durable}" on ${EVENTS_STREAM}: ${(error as Error).message}`,
+      `could not create the durable consumer "${settings.durable}" on ${EVENTS_STREAM}: ${messageOf(error)}`,
       { cause: error },
     );
   }
   const existing = info.config;
-  const existingFilter = existing.filter_subject || `${EVENT_SUBJECT_PREFIX}.>`;
+  const existingFilter = existing.filter_subject || ALL_EVENTS_SUBJECT;
   if (existingFilter !== settings.filterSubject) {
     throw new BusError(
       BusErrorCode.SubscribeFailed,
@@ -154,7 +154,7 @@ export async function ensureConsumer(jsm: JetStreamManager, settings: Subscripti
     } catch (error) {
       throw new BusError(
         BusErrorCode.SubscribeFailed,
-        `could not update the durable consumer "${settings.durable}": ${(error as Error).message}`,
+        `could not update the durable consumer "${settings.durable}": ${messageOf(error)}`,
         { cause: error },
       );
     }

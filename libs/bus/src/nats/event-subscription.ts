@@ -156,7 +156,6 @@ export class EventSubscription implements Subscription {
         bodySize: m.data.length,
       });
     } catch (error) {
-      clearInterval(progress);
       if (context.deliveryCount >= maxDeliver) {
         await this.deadLetter(m, context, BusErrorCode.MaxDeliveriesExceeded, error, event);
       } else {

@@ -8,7 +8,7 @@ import {
   StorageType,
   type StreamConfig,
 } from 'nats';
-import { BusError, BusErrorCode } from '../errors.js';
+import { BusError, BusErrorCode, messageOf } from '../errors.js';
 
 /** The JetStream stream holding dead letters. */
 export const DLQ_STREAM = 'LXR_DLQ';
@@ -22,6 +22,9 @@ export const DLQ_SUBJECT_PREFIX = 'lxr.dlq';
 export const EVENTS_DUPLICATE_WINDOW_MS = 10 * 60_000;
 /** How long dead letters are kept: long enough for someone to look at them. */
 export const DLQ_MAX_AGE_MS = 30 * 24 * 3600_000;
+
+/** The subjects of `LXR_EVENTS`: every event; also a consumer's default filter. */
+export const ALL_EVENTS_SUBJECT = `${EVENT_SUBJECT_PREFIX}.>`;
 
 /** The dead-letter subject of a durable consumer. */
 export function dlqSubject(durable: string): string {
@@ -47,7 +50,7 @@ export function streamConfigs(options: EnsureStreamsOptions = {}): StreamConfig[
       ...common,
       name: EVENTS_STREAM,
       description: 'lxr events, fanned out from the PostgreSQL event log (the source of truth)',
-      subjects: [`${EVENT_SUBJECT_PREFIX}.>`],
+      subjects: [ALL_EVENTS_SUBJECT],
       duplicate_window: nanos(EVENTS_DUPLICATE_WINDOW_MS),
     } as StreamConfig,
     {
@@ -100,7 +103,7 @@ export async function ensureStreams(
     } catch (error) {
       throw new BusError(
         BusErrorCode.StreamSetupFailed,
-        `could not create or update the JetStream stream ${config.name}: ${(error as Error).message}`,
+        `could not create or update the JetStream stream ${config.name}: ${messageOf(error)}`,
         { cause: error },
       );
     }
