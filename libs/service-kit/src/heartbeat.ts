@@ -1,3 +1,4 @@
+import { messageOf } from '@lxr/bus';
 import { type JetStreamClient, type KV, type NatsConnection, StorageType } from 'nats';
 import { ServiceError, ServiceKitErrorCode } from './errors.js';
 
@@ -48,8 +49,6 @@ export interface HeartbeatOptions {
 export interface Heartbeat {
   /** The KV key, `<node>.<service>`. */
   readonly key: string;
-  /** Writes a heartbeat now. */
-  beat(): Promise<void>;
   /** Stops beating and deletes the key, so readers see the service gone at once. */
   stop(): Promise<void>;
 }
@@ -63,7 +62,7 @@ export function heartbeatKey(node: string, service: string): string {
  * Opens (creating if needed) the heartbeat bucket: history 1, file storage, entries expiring
  * `ttlMs` after their last write.
  */
-export function openNodesBucket(
+function openNodesBucket(
   js: JetStreamClient,
   options: { bucket?: string; ttlMs?: number } = {},
 ): Promise<KV> {
@@ -96,7 +95,7 @@ export async function startHeartbeat(nc: NatsConnection, options: HeartbeatOptio
   } catch (error) {
     throw new ServiceError(
       ServiceKitErrorCode.HeartbeatFailed,
-      `could not open the KV bucket ${options.bucket ?? NODES_BUCKET}: ${(error as Error).message}`,
+      `could not open the KV bucket ${options.bucket ?? NODES_BUCKET}: ${messageOf(error)}`,
       { cause: error },
     );
   }
@@ -119,21 +118,22 @@ export async function startHeartbeat(nc: NatsConnection, options: HeartbeatOptio
     await kv.put(key, encoder.encode(JSON.stringify(value)));
   };
   const tick = () => {
-    inFlight = write().then(
-      () => {
-        if (failing) options.logger?.info({ key }, 'heartbeat written again');
-        failing = false;
-      },
-      (error) => {
-        if (!failing) options.logger?.warn({ err: error, key }, 'heartbeat failed; will retry');
-        failing = true;
-      },
-    );
-    return inFlight;
+    inFlight = write()
+      .then(
+        () => {
+          if (failing) options.logger?.info({ key }, 'heartbeat written again');
+          failing = false;
+        },
+        (error) => {
+          if (!failing) options.logger?.warn({ err: error, key }, 'heartbeat failed; will retry');
+          failing = true;
+        },
+      )
+      .finally(schedule);
   };
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(() => void tick().finally(schedule), intervalMs);
+    timer = setTimeout(tick, intervalMs);
     timer.unref();
   };
 
@@ -142,17 +142,14 @@ export async function startHeartbeat(nc: NatsConnection, options: HeartbeatOptio
   } catch (error) {
     throw new ServiceError(
       ServiceKitErrorCode.HeartbeatFailed,
-      `could not write the heartbeat ${key}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      `could not write the heartbeat ${key}: ${messageOf(error)}`,
+      { cause: error },
     );
   }
   schedule();
 
   return {
     key,
-    beat: () => tick(),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,22 +1,12 @@
-import {
-  connectBus,
-  type EventBus,
-  type NatsBus,
-  type PublishOptions,
-  type ReplyOptions,
-  redactServerUrl,
-  type SubscribeOptions,
-  type Subscription,
-} from '@lxr/bus';
-import type { RecordedEvent } from '@lxr/events';
-import { startTelemetry, type Telemetry, type Tracer } from '@lxr/telemetry';
+import { connectBus, type EventBus, messageOf, type NatsBus, redactServerUrl } from '@lxr/bus';
+import { startTelemetry, type Tracer } from '@lxr/telemetry';
 import type { NatsConnection } from 'nats';
 import type pino from 'pino';
 import { type CommonConfig, commonConfigSpec } from './common-config.js';
 import { type ConfigOf, type ConfigSpec, loadConfig } from './config.js';
 import { ConfigError, type ConfigIssue, ServiceError, ServiceKitErrorCode } from './errors.js';
 import { type HealthServer, type ReadinessCheck, startHealthServer } from './health.js';
-import { type Heartbeat, startHeartbeat } from './heartbeat.js';
+import { startHeartbeat } from './heartbeat.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** A shutdown hook; errors are logged and shutdown goes on. */
@@ -92,38 +82,6 @@ export interface RunningService<C = unknown> {
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-/** Wraps the bus so shutdown can drain the subscriptions the service made before closing it. */
-class TrackedBus implements EventBus {
-  private readonly subscriptions = new Set<Subscription>();
-  constructor(private readonly inner: NatsBus) {}
-  publish(event: RecordedEvent, options?: PublishOptions): Promise<void> {
-    return this.inner.publish(event, options);
-  }
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    return this.track(await this.inner.subscribe(options));
-  }
-  request<T>(subject: string, payload: unknown, timeoutMs?: number): Promise<T> {
-    return this.inner.request<T>(subject, payload, timeoutMs);
-  }
-  reply(
-    subject: string,
-    handler: (payload: unknown) => Promise<unknown>,
-    options?: ReplyOptions,
-  ): Subscription {
-    return this.track(this.inner.reply(subject, handler, options));
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  async drainSubscriptions(): Promise<void> {
-    await Promise.allSettled([...this.subscriptions].map((s) => s.drain()));
-  }
-  private track(subscription: Subscription): Subscription {
-    this.subscriptions.add(subscription);
-    return subscription;
-  }
-}
-
 /** The common configuration and the service's own, with the problems of both in one error. */
 function loadServiceConfig<S extends ConfigSpec>(
   spec: S | undefined,
@@ -179,9 +137,21 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
   // Reverse order of start; filled as each part comes up.
   const teardown: Step[] = [];
   let started = false;
+  let bus: NatsBus | undefined;
+  let health: HealthServer | undefined;
 
-  const runSteps = async (steps: readonly Step[]) => {
+  // Both a failed start and a shutdown stop whatever is up, in this order; a failing step is
+  // logged and the next one runs. `current` names the running step for the shutdown deadline.
+  let current = 'start';
+  const stopEverything = async () => {
+    const steps: Step[] = [
+      ...stopHooks,
+      { name: 'drain subscriptions', run: () => bus?.drainSubscriptions() },
+      ...shutdownHooks,
+      ...teardown,
+    ];
     for (const step of steps) {
+      current = step.name;
       try {
         await step.run();
       } catch (error) {
@@ -190,39 +160,34 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
     }
   };
 
-  let telemetry: Telemetry | undefined;
-  let bus: NatsBus | undefined;
-  let tracked: TrackedBus | undefined;
-  let health: HealthServer | undefined;
-  let heartbeat: Heartbeat | undefined;
   let context: ServiceContext<ConfigOf<S>>;
   try {
-    telemetry = await startTelemetry({ serviceName: name, serviceVersion: version, node: config.node });
-    teardown.unshift({ name: 'flush telemetry', run: () => telemetry?.shutdown() });
+    const telemetry = await startTelemetry({ serviceName: name, serviceVersion: version, node: config.node });
+    teardown.unshift({ name: 'flush telemetry', run: () => telemetry.shutdown() });
 
     logger.info({ servers: config.natsServers.map(redactServerUrl), version }, 'starting');
-    bus = await connectBus({
+    const natsBus = await connectBus({
       servers: config.natsServers,
       name: `${name}@${config.node}`,
       logger: logger.child({ component: 'bus' }),
       tracer: telemetry.tracer,
     });
-    tracked = new TrackedBus(bus);
-    teardown.unshift({ name: 'close bus', run: () => bus?.close() });
-    await bus.ensureStreams();
+    bus = natsBus;
+    teardown.unshift({ name: 'close bus', run: () => natsBus.close() });
+    await natsBus.ensureStreams();
 
-    health = await startHealthServer({
+    const healthServer = await startHealthServer({
       port: config.healthPort,
       host: config.healthHost,
       service: name,
       node: config.node,
     });
-    teardown.unshift({ name: 'close health server', run: () => health?.close() });
-    const natsBus = bus;
-    health.addReadinessCheck('nats', () => natsBus.isConnected() || 'not connected to NATS');
-    health.addReadinessCheck('started', () => started || 'starting');
+    health = healthServer;
+    teardown.unshift({ name: 'close health server', run: () => healthServer.close() });
+    healthServer.addReadinessCheck('nats', () => natsBus.isConnected() || 'not connected to NATS');
+    healthServer.addReadinessCheck('started', () => started || 'starting');
 
-    heartbeat = await startHeartbeat(bus.connection, {
+    const heartbeat = await startHeartbeat(natsBus.connection, {
       node: config.node,
       service: name,
       version,
@@ -230,16 +195,15 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
       ...definition.heartbeat,
       logger: logger.child({ component: 'heartbeat' }),
     });
-    teardown.unshift({ name: 'delete heartbeat', run: () => heartbeat?.stop() });
+    teardown.unshift({ name: 'delete heartbeat', run: () => heartbeat.stop() });
 
-    const healthServer = health;
     context = {
       name,
       version,
       config,
       logger,
-      bus: tracked,
-      nats: bus.connection,
+      bus: natsBus,
+      nats: natsBus.connection,
       tracer: telemetry.tracer,
       signal: abort.signal,
       addReadinessCheck: (checkName, check) => healthServer.addReadinessCheck(checkName, check),
@@ -249,25 +213,16 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
     };
     await definition.start(context);
     started = true;
+    logger.info({ healthPort: healthServer.port, heartbeat: heartbeat.key }, 'started');
   } catch (error) {
     abort.abort(error);
-    await runSteps([
-      ...stopHooks,
-      { name: 'drain subscriptions', run: () => tracked?.drainSubscriptions() },
-      ...shutdownHooks,
-      ...teardown,
-    ]);
+    await stopEverything();
     if (error instanceof ConfigError) throw error;
     logger.fatal({ err: error }, 'failed to start');
-    throw new ServiceError(
-      ServiceKitErrorCode.StartFailed,
-      `${name} failed to start: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    throw new ServiceError(ServiceKitErrorCode.StartFailed, `${name} failed to start: ${messageOf(error)}`, {
+      cause: error,
+    });
   }
-  logger.info({ healthPort: health.port, heartbeat: heartbeat.key }, 'started');
 
   const deadlineMs = definition.shutdownTimeoutMs ?? 15_000;
   let stopping: Promise<void> | undefined;
@@ -276,20 +231,7 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
       logger.info({ reason, deadlineMs }, 'shutting down');
       health?.setShuttingDown();
       abort.abort(reason);
-      let current = 'start';
       let timer: NodeJS.Timeout | undefined;
-      const steps: Step[] = [
-        ...stopHooks,
-        { name: 'drain subscriptions', run: () => tracked?.drainSubscriptions() },
-        ...shutdownHooks,
-        ...teardown,
-      ];
-      const sequence = (async () => {
-        for (const step of steps) {
-          current = step.name;
-          await runSteps([step]);
-        }
-      })();
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(
           () =>
@@ -304,7 +246,7 @@ export async function startService<S extends ConfigSpec = Record<never, never>>(
         timer.unref();
       });
       try {
-        await Promise.race([sequence, deadline]);
+        await Promise.race([stopEverything(), deadline]);
       } finally {
         clearTimeout(timer);
       }
@@ -358,7 +300,7 @@ export async function runService<S extends ConfigSpec = Record<never, never>>(
       process.exit(EXIT_CONFIG);
     }
     // startService logged the details with the configured logger.
-    process.stderr.write(`${definition.name}: ${(error as Error).message}\n`);
+    process.stderr.write(`${definition.name}: ${messageOf(error)}\n`);
     process.exit(1);
   }
   logger = running.context.logger;

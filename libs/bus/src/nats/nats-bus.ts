@@ -49,6 +49,11 @@ export interface NatsBus extends EventBus {
   ensureStreams(options?: EnsureStreamsOptions): Promise<void>;
   /** True while connected to a server (false while reconnecting or once closed). */
   isConnected(): boolean;
+  /**
+   * Drains every subscription and responder but keeps the connection open, so shutdown can
+   * still publish or release resources before {@link EventBus.close}.
+   */
+  drainSubscriptions(): Promise<void>;
 }
 
 /**
@@ -230,9 +235,13 @@ class NatsEventBus implements NatsBus {
     return responder;
   }
 
+  async drainSubscriptions(): Promise<void> {
+    await Promise.allSettled([...this.subscriptions].map((s) => s.drain()));
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.allSettled([...this.subscriptions].map((s) => s.drain()));
+      await this.drainSubscriptions();
       if (!this.connection.isClosed()) {
         // drain() flushes the acks and replies of the handlers that just finished.
         await this.connection.drain().catch((error) => {
