@@ -1,4 +1,4 @@
-import { type JetStreamClient, type KV, type NatsConnection, NatsError } from 'nats';
+import { type JetStreamClient, type KvEntry, type NatsConnection, NatsError } from 'nats';
 import { HEARTBEAT_TTL_MS, type HeartbeatValue, NODES_BUCKET } from './heartbeat.js';
 
 /** The service whose heartbeat decides whether a node is alive. */
@@ -57,15 +57,22 @@ const isHeartbeat = (v: unknown): v is HeartbeatValue => {
 const isConnection = (source: NatsConnection | JetStreamClient): source is NatsConnection =>
   typeof (source as NatsConnection).jetstream === 'function';
 
-async function bind(js: JetStreamClient, bucket: string): Promise<KV | undefined> {
+/**
+ * The last entry of every key in `bucket`, read with one ordered consumer; none when the bucket
+ * does not exist. Binds rather than opens: reading must not create the bucket (with whatever
+ * TTL), only heartbeat writers do.
+ */
+async function lastEntries(js: JetStreamClient, bucket: string): Promise<KvEntry[]> {
+  const kv = await js.views.kv(bucket, { bindOnly: true });
+  const last = new Map<string, KvEntry>();
   try {
-    // Reading must not create the bucket (with whatever TTL): only heartbeat writers do.
-    await (await js.jetstreamManager()).streams.info(`KV_${bucket}`);
+    // The whole history, which is the last value of each key in a bucket of history 1.
+    for await (const entry of await kv.history()) last.set(entry.key, entry);
   } catch (error) {
-    if (error instanceof NatsError && error.api_error?.err_code === 10059) return undefined;
+    if (error instanceof NatsError && error.api_error?.err_code === 10059) return [];
     throw error;
   }
-  return js.views.kv(bucket, { bindOnly: true });
+  return [...last.values()];
 }
 
 /**
@@ -87,19 +94,16 @@ export async function listNodes(
   source: NatsConnection | JetStreamClient,
   options: ListNodesOptions = {},
 ): Promise<NodeStatus[]> {
-  const js = isConnection(source) ? source.jetstream() : source;
-  const kv = await bind(js, options.bucket ?? NODES_BUCKET);
-  if (!kv) return [];
+  // Without the account check jetstreamManager() makes by default: one request less per call.
+  const js = isConnection(source) ? source.jetstream({ checkAPI: false }) : source;
+  const entries = await lastEntries(js, options.bucket ?? NODES_BUCKET);
   const now = options.now?.() ?? Date.now();
   const staleAfterMs = options.staleAfterMs ?? HEARTBEAT_TTL_MS;
   const agent = options.agentService ?? NODE_AGENT_SERVICE;
 
-  const keys: string[] = [];
-  for await (const key of await kv.keys()) keys.push(key);
   const byNode = new Map<string, ServiceHeartbeat[]>();
-  for (const key of keys) {
-    const entry = await kv.get(key);
-    if (entry?.operation !== 'PUT') continue;
+  for (const entry of entries) {
+    if (entry.operation !== 'PUT') continue;
     let value: unknown;
     try {
       value = entry.json();
@@ -114,7 +118,9 @@ export async function listNodes(
       ageMs,
       fresh: ageMs <= staleAfterMs,
     };
-    byNode.set(value.node, [...(byNode.get(value.node) ?? []), service]);
+    const services = byNode.get(value.node);
+    if (services) services.push(service);
+    else byNode.set(value.node, [service]);
   }
   return [...byNode]
     .map(([node, services]) => ({
