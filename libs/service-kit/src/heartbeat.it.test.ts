@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@lxr/bus/testing';
 import { type NatsServer, startNats } from '@lxr/testkit';
 import { connect, type NatsConnection } from 'nats';
 import { heartbeatKey, NODES_BUCKET, startHeartbeat } from './heartbeat.js';
 import { listNodes } from './nodes.js';
-
-const waitFor = async (predicate: () => Promise<boolean>, what: string, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe('heartbeats and listNodes', () => {
   let server: NatsServer;
@@ -32,24 +25,11 @@ describe('heartbeats and listNodes', () => {
   });
 
   it('writes <node>.<service>, reports it, and deletes it on stop', async () => {
-    const executor = await startHeartbeat(nc, {
-      node: 'node-a',
-      service: 'executor',
-      version: '1.2.3',
-      perNode: true,
-    });
-    const puller = await startHeartbeat(nc, {
-      node: 'node-a',
-      service: 'image-puller',
-      version: '1.2.3',
-      perNode: true,
-    });
-    const gateway = await startHeartbeat(nc, {
-      node: 'node-b',
-      service: 'api-gateway',
-      version: '1.2.3',
-      perNode: false,
-    });
+    const beat = (node: string, service: string, perNode: boolean) =>
+      startHeartbeat(nc, { node, service, version: '1.2.3', perNode });
+    const executor = await beat('node-a', 'executor', true);
+    const puller = await beat('node-a', 'image-puller', true);
+    const gateway = await beat('node-b', 'api-gateway', false);
     try {
       assert.equal(executor.key, heartbeatKey('node-a', 'executor'));
       const kv = await nc.jetstream().views.kv(NODES_BUCKET);
@@ -135,7 +115,12 @@ describe('heartbeats and listNodes', () => {
     await waitFor(
       async () => (await listNodes(nc, { bucket, staleAfterMs: 1_500 }))[0]?.alive !== true,
       'staleness',
+      20_000,
     );
-    await waitFor(async () => (await listNodes(nc, { bucket })).length === 0, 'the heartbeat to expire');
+    await waitFor(
+      async () => (await listNodes(nc, { bucket })).length === 0,
+      'the heartbeat to expire',
+      20_000,
+    );
   });
 });

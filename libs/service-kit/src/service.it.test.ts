@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@lxr/bus/testing';
 import { freePort, type NatsServer, startNats } from '@lxr/testkit';
 import { connect, type NatsConnection } from 'nats';
 import { field } from './config.js';
@@ -42,14 +43,6 @@ function runFixture(env: Record<string, string>): Child {
   return result;
 }
 
-const waitFor = async (predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 const status = (url: string) =>
   fetch(url).then(
     (r) => r.status,
@@ -73,10 +66,11 @@ describe('runService in a child process', () => {
     await server?.dispose();
   });
 
-  const start = async (node: string, extra: Record<string, string> = {}) => {
+  /** Runs the fixture as `node` and waits until it is ready. */
+  const start = async (node: string, extra: Record<string, string> = {}, natsUrl = server.url) => {
     const healthPort = await freePort();
     const child = runFixture({
-      LXR_NATS_URL: server.url,
+      LXR_NATS_URL: natsUrl,
       LXR_NODE_NAME: node,
       LXR_HEALTH_PORT: String(healthPort),
       LXR_LOG_LEVEL: 'info',
@@ -84,7 +78,7 @@ describe('runService in a child process', () => {
     });
     children.push(child);
     const base = `http://127.0.0.1:${healthPort}`;
-    await waitFor(async () => (await status(`${base}/readyz`)) === 200, 'the fixture to be ready');
+    await waitFor(async () => (await status(`${base}/readyz`)) === 200, 'the fixture to be ready', 15_000);
     return { child, base };
   };
 
@@ -140,16 +134,11 @@ describe('runService in a child process', () => {
     const own = await startNats();
     const ownNc = await connect({ servers: own.url });
     try {
-      const healthPort = await freePort();
-      const child = runFixture({
-        LXR_NATS_URL: own.url,
-        LXR_NODE_NAME: 'node-kill',
-        LXR_HEALTH_PORT: String(healthPort),
-        FIXTURE_HEARTBEAT_TTL_MS: '2000',
-        FIXTURE_HEARTBEAT_INTERVAL_MS: '500',
-      });
-      children.push(child);
-      await waitFor(async () => (await status(`http://127.0.0.1:${healthPort}/readyz`)) === 200, 'readiness');
+      const { child } = await start(
+        'node-kill',
+        { FIXTURE_HEARTBEAT_TTL_MS: '2000', FIXTURE_HEARTBEAT_INTERVAL_MS: '500' },
+        own.url,
+      );
       const find = async () =>
         (await listNodes(ownNc, { staleAfterMs: 2_000 })).find((n) => n.node === 'node-kill');
       assert.equal((await find())?.alive, true);

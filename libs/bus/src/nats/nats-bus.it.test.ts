@@ -6,7 +6,7 @@ import { type NatsServer, startNats } from '@lxr/testkit';
 import type { JetStreamManager, StoredMsg } from 'nats';
 import type { DeliveryContext } from '../bus.js';
 import { type BusError, BusErrorCode, RemoteError } from '../errors.js';
-import { containerRequested, deferred, memoryLogger, sleep, waitFor } from '../test-support.js';
+import { containerRequested, deferred, memoryLogger, sleep, waitFor } from '../testing.js';
 import { DlqHeader } from './headers.js';
 import { connectBus, type NatsBus } from './nats-bus.js';
 import { DLQ_STREAM, dlqSubject } from './streams.js';

@@ -1,4 +1,5 @@
-// Helpers for this package's tests (not part of the public API).
+// Test helpers of the bus and of the packages built on it, as `@lxr/bus/testing` (like
+// `@lxr/telemetry/testing`); never imported by production code.
 import { containerStream, newContainerId, type RecordedEvent, uuidv7 } from '@lxr/events';
 import type { BusLogger } from './logger.js';
 
@@ -38,7 +39,12 @@ export function containerRequested(
   };
 }
 
-/** Polls `predicate` every 20 ms until it holds, or fails with `message` after `timeoutMs`. */
+/**
+ * Polls `predicate` every 20 ms until it holds, or fails with `message` after `timeoutMs`.
+ *
+ * @example
+ * await waitFor(() => seen.length === 1, 'the first event');
+ */
 export async function waitFor(
   predicate: () => boolean | Promise<boolean>,
   message: string,
@@ -51,6 +57,7 @@ export async function waitFor(
   }
 }
 
+/** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A logger keeping what it was given, for assertions; set `LXR_TEST_LOG=1` to print too. */
