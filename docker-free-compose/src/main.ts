@@ -131,7 +131,14 @@ async function startSupervisor(
   writeFileSync(layout.pidFile, `${process.pid}\n`);
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
     process.on(signal, () => void shutdown(signal));
-  running.on('change', () => recordRunning(layout.childrenFile, running.running()));
+  // Most changes are state changes; the record is rewritten only when the set of process groups changes.
+  let recorded = '';
+  running.on('change', () => {
+    const groups = running.running();
+    const pids = groups.map((g) => g.pid).join();
+    if (pids !== recorded) recordRunning(layout.childrenFile, groups);
+    recorded = pids;
+  });
   log.info(
     `supervisor ${process.pid} started for ${layout.home} from ${file}` +
       (root ? '' : ' (not root: `user:` is ignored, every process runs as the current user)'),

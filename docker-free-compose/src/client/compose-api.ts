@@ -8,7 +8,7 @@ import { daemonEntry } from '../package-paths.js';
 import { stopLeftovers } from '../runtime/leftovers.js';
 import { processAlive, sleep } from '../runtime/process-group.js';
 import type { ComposeOptions, ComposeStatus, ServiceStatus } from '../status.js';
-import { controlRequest, fetchStatus, NotRunningError } from './control-client.js';
+import { controlRequest, fetchStatus, NotRunningError, retryFailed } from './control-client.js';
 
 /** A service that crashed this many times without being ready makes `composeUp` give up on it. */
 const UP_MAX_CRASHES = 3;
@@ -35,12 +35,8 @@ export async function composeUp(
   const timeoutMs = options.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
   let daemon: Daemon | undefined;
-  let status = await fetchStatus(layout.socket);
-  if (status) {
-    // Already running: ask it to start its failed services again, then look afresh.
-    await controlRequest(layout.socket, 'POST', '/up').catch(() => undefined);
-    status = await fetchStatus(layout.socket);
-  }
+  // A running supervisor is asked to start its failed services again; it answers with its status.
+  let status = await retryFailed(layout.socket);
   let reported = '';
   for (;;) {
     if (status) {
@@ -74,7 +70,8 @@ export async function composeDown(
   options: ComposeOptions & { timeoutMs?: number; purge?: boolean },
 ): Promise<void> {
   const layout = homeLayout(options.lxrHome);
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const deadline = Date.now() + timeoutMs;
   const status = await fetchStatus(layout.socket);
   const pid = status?.supervisorPid ?? unansweringSupervisor(layout);
   let forced = false;
@@ -101,7 +98,7 @@ export async function composeDown(
     rmSync(layout.pidFile, { force: true });
     throw new ComposeError(
       ComposeErrorCode.Timeout,
-      `the supervisor (pid ${pid}) did not finish stopping within ${options.timeoutMs ?? 120_000} ms; ` +
+      `the supervisor (pid ${pid}) did not finish stopping within ${timeoutMs} ms; ` +
         `it and its processes were killed (see ${layout.supervisorLog})` +
         (options.purge ? '; run down --purge again to delete the data' : ''),
     );

@@ -59,8 +59,17 @@ export function controlRequest<T>(
 
 /** `GET /status`, or null when no supervisor answers. */
 export async function fetchStatus(socketPath: string): Promise<ComposeStatus | null> {
+  return statusOrNull(controlRequest<ComposeStatus>(socketPath, 'GET', '/status'));
+}
+
+/** `POST /up`: the supervisor starts its failed services again and answers its status; null when none runs. */
+export async function retryFailed(socketPath: string): Promise<ComposeStatus | null> {
+  return statusOrNull(controlRequest<ComposeStatus>(socketPath, 'POST', '/up'));
+}
+
+async function statusOrNull(request: Promise<{ body: ComposeStatus }>): Promise<ComposeStatus | null> {
   try {
-    return (await controlRequest<ComposeStatus>(socketPath, 'GET', '/status')).body;
+    return (await request).body;
   } catch (error) {
     if (error instanceof NotRunningError) return null;
     throw error;

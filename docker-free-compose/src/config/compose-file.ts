@@ -82,6 +82,11 @@ export interface ComposeConfig {
   readonly backoff: BackoffSpec;
 }
 
+/** Each service's name → the names of the services it depends on, in the file's order. */
+export function dependencyEdges(services: Iterable<ServiceSpec>): Map<string, string[]> {
+  return new Map([...services].map((s) => [s.name, s.dependsOn.map((d) => d.service)]));
+}
+
 /** `restart_backoff` when the file has none. */
 export const DEFAULT_BACKOFF: BackoffSpec = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
 /** `stop_grace_period` when a service has none. */

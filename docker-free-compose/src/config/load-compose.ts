@@ -8,6 +8,8 @@ import {
   DEFAULT_READINESS,
   DEFAULT_STOP_GRACE_MS,
   type Dependency,
+  type DependencyCondition,
+  dependencyEdges,
   type InitStep,
   type ReadinessCheck,
   type ReadinessSpec,
@@ -122,41 +124,33 @@ class Checker {
     const backoff = this.backoff(root['restart_backoff'], 'restart_backoff');
     const servicesNode = root['services'];
     if (servicesNode === undefined) this.problem('services', 'is required');
+    else if (!isMap(servicesNode)) this.problem('services', 'must be a map of service name to service');
+    else if (Object.keys(servicesNode).length === 0)
+      this.problem('services', 'must name at least one service');
     const services = new Map<string, ServiceSpec>();
-    if (isMap(servicesNode)) {
-      if (Object.keys(servicesNode).length === 0) this.problem('services', 'must name at least one service');
-      for (const [name, node] of Object.entries(servicesNode)) {
-        const spec = this.service(name, node, child('services', name));
-        if (spec) services.set(name, spec);
-      }
-    } else if (servicesNode !== undefined)
-      this.problem('services', 'must be a map of service name to service');
+    for (const [name, node] of Object.entries(isMap(servicesNode) ? servicesNode : {})) {
+      const spec = this.service(name, node, child('services', name));
+      if (spec) services.set(name, spec);
+    }
     const ordered = this.order(services);
     if (this.schemaProblems.length > 0 || this.variableProblems.size > 0 || !ordered) return undefined;
     return { file, services: ordered, backoff };
   }
 
   private order(services: Map<string, ServiceSpec>): ServiceSpec[] | undefined {
-    const edges = new Map<string, string[]>();
+    const names = [...services.keys()];
     let complete = true;
     for (const spec of services.values()) {
-      for (const dep of spec.dependsOn) {
-        if (!services.has(dep.service)) {
-          complete = false;
-          const known = [...services.keys()].join(', ');
-          this.problem(
-            child(child('services', spec.name), 'depends_on'),
-            `unknown service "${dep.service}"${this.suggest(dep.service, [...services.keys()])} (services: ${known})`,
-          );
-        }
+      for (const { service } of spec.dependsOn.filter((d) => !services.has(d.service))) {
+        complete = false;
+        this.problem(
+          child(child('services', spec.name), 'depends_on'),
+          `unknown service "${service}"${this.suggest(service, names)} (services: ${names.join(', ')})`,
+        );
       }
-      edges.set(
-        spec.name,
-        spec.dependsOn.map((d) => d.service),
-      );
     }
     if (!complete) return undefined;
-    const ordering = dependencyOrder(edges);
+    const ordering = dependencyOrder(dependencyEdges(services.values()));
     if ('cycle' in ordering) {
       this.problem('services', `dependency cycle: ${ordering.cycle.join(' → ')}`);
       return undefined;
@@ -189,14 +183,10 @@ class Checker {
       node['readiness'] === undefined
         ? undefined
         : this.readiness(node['readiness'], child(path, 'readiness'));
-    const init = this.list(node['init'], child(path, 'init')).flatMap((step, i) => {
-      const s = this.initStep(step, child(child(path, 'init'), i));
-      return s ? [s] : [];
-    });
-    const directories = this.list(node['directories'], child(path, 'directories')).flatMap((d, i) => {
-      const dir = this.text(d, child(child(path, 'directories'), i));
-      return dir === undefined ? [] : [dir];
-    });
+    const init = this.listOf(node['init'], child(path, 'init'), (step, at) => this.initStep(step, at));
+    const directories = this.listOf(node['directories'], child(path, 'directories'), (dir, at) =>
+      this.text(dir, at),
+    );
     if (!command) return undefined;
     return {
       name,
@@ -217,33 +207,34 @@ class Checker {
   private dependsOn(node: unknown, path: string): Dependency[] {
     if (node === undefined || node === null) return [];
     if (Array.isArray(node)) {
-      return node.flatMap((entry, i) => {
-        if (typeof entry !== 'string') {
-          this.problem(child(path, i), 'must be a service name');
-          return [];
-        }
-        return [{ service: entry, condition: 'service_ready' as const }];
+      return this.listOf<Dependency>(node, path, (entry, at) => {
+        if (typeof entry === 'string') return { service: entry, condition: 'service_ready' };
+        this.problem(at, 'must be a service name');
+        return undefined;
       });
     }
     if (!isMap(node)) {
       this.problem(path, 'must be a list of service names or a map of service name to `{condition: …}`');
       return [];
     }
-    return Object.entries(node).map(([service, options]) => {
-      const at = child(path, service);
-      if (options === null) return { service, condition: 'service_ready' as const };
-      if (!isMap(options)) {
-        this.problem(at, 'must be a map with `condition: service_ready` or `condition: service_started`');
-        return { service, condition: 'service_ready' as const };
-      }
-      this.keys(options, ['condition'], at);
-      const condition = options['condition'] ?? 'service_ready';
-      if (condition !== 'service_ready' && condition !== 'service_started') {
-        this.problem(child(at, 'condition'), 'must be `service_ready` or `service_started`');
-        return { service, condition: 'service_ready' as const };
-      }
-      return { service, condition };
-    });
+    return Object.entries(node).map(([service, options]) => ({
+      service,
+      condition: this.condition(options, child(path, service)),
+    }));
+  }
+
+  /** One `depends_on.<service>` of the map form; `service_ready` when left out (or wrong). */
+  private condition(node: unknown, path: string): DependencyCondition {
+    if (node === null) return 'service_ready';
+    if (!isMap(node)) {
+      this.problem(path, 'must be a map with `condition: service_ready` or `condition: service_started`');
+      return 'service_ready';
+    }
+    this.keys(node, ['condition'], path);
+    const condition = node['condition'] ?? 'service_ready';
+    if (condition === 'service_ready' || condition === 'service_started') return condition;
+    this.problem(child(path, 'condition'), 'must be `service_ready` or `service_started`');
+    return 'service_ready';
   }
 
   private readiness(node: unknown, path: string): ReadinessSpec | undefined {
@@ -277,13 +268,8 @@ class Checker {
     const value = this.text(node, path);
     if (value === undefined) return undefined;
     if (kind === 'http') {
-      let url: URL | undefined;
-      try {
-        url = new URL(value);
-      } catch {
-        url = undefined;
-      }
-      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
+      if (protocol !== 'http:' && protocol !== 'https:') {
         this.problem(path, `"${value}" is not an http(s) URL`);
         return undefined;
       }
@@ -309,15 +295,13 @@ class Checker {
     const user = this.optionalText(node['user'], child(path, 'user'));
     const stdin = this.optionalText(node['stdin'], child(path, 'stdin'));
     const environment = this.environment(node['environment'], child(path, 'environment'));
-    const secrets = this.list(node['secrets'], child(path, 'secrets')).flatMap((s, i) => {
-      if (typeof s !== 'string' || !this.secretNames.includes(s)) {
-        this.problem(
-          child(child(path, 'secrets'), i),
-          `unknown secret ${JSON.stringify(s)} (secrets: ${this.secretNames.join(', ') || 'none'})`,
-        );
-        return [];
-      }
-      return [s];
+    const secrets = this.listOf(node['secrets'], child(path, 'secrets'), (s, at) => {
+      if (typeof s === 'string' && this.secretNames.includes(s)) return s;
+      this.problem(
+        at,
+        `unknown secret ${JSON.stringify(s)} (secrets: ${this.secretNames.join(', ') || 'none'})`,
+      );
+      return undefined;
     });
     if (!command) return undefined;
     return {
@@ -404,13 +388,17 @@ class Checker {
     return name as NodeJS.Signals;
   }
 
-  private list(node: unknown, path: string): unknown[] {
+  /** The items of a list that `item` could read; `item` reports what is wrong with the others. */
+  private listOf<T>(node: unknown, path: string, item: (value: unknown, at: string) => T | undefined): T[] {
     if (node === undefined || node === null) return [];
     if (!Array.isArray(node)) {
       this.problem(path, 'must be a list');
       return [];
     }
-    return node;
+    return node.flatMap((value, i) => {
+      const read = item(value, child(path, i));
+      return read === undefined ? [] : [read];
+    });
   }
 
   private argv(node: unknown, path: string, required: boolean): string[] | undefined {
@@ -446,27 +434,32 @@ class Checker {
   }
 
   private duration(node: unknown, path: string, fallback: number): number {
-    if (node === undefined) return fallback;
-    const text = typeof node === 'number' ? node : this.text(node, path);
-    if (text === undefined) return fallback;
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      this.problem(path, `"${text}" is not a duration (e.g. 500ms, 10s, 1m30s)`);
-      return fallback;
-    }
-    return ms;
+    const wrong = (value: string | number) => `"${value}" is not a duration (e.g. 500ms, 10s, 1m30s)`;
+    return this.number(node, path, fallback, parseDuration, wrong);
   }
 
   private integer(node: unknown, path: string, fallback: number, min: number): number {
+    const parse = (value: string | number) => {
+      const n = Number(value);
+      return Number.isInteger(n) && n >= min ? n : undefined;
+    };
+    return this.number(node, path, fallback, parse, () => `must be an integer ≥ ${min}`);
+  }
+
+  /** A YAML number or an (interpolated) string, read by `parse`; `fallback` when absent or wrong. */
+  private number(
+    node: unknown,
+    path: string,
+    fallback: number,
+    parse: (value: string | number) => number | undefined,
+    wrong: (value: string | number) => string,
+  ): number {
     if (node === undefined) return fallback;
-    const text = typeof node === 'number' ? String(node) : this.text(node, path);
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) {
-      this.problem(path, `must be an integer ≥ ${min}`);
-      return fallback;
-    }
-    return n;
+    const value = typeof node === 'number' ? node : this.text(node, path);
+    if (value === undefined) return fallback;
+    const parsed = parse(value);
+    if (parsed === undefined) this.problem(path, wrong(value));
+    return parsed ?? fallback;
   }
 
   private keys(

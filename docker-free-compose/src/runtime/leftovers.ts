@@ -16,7 +16,7 @@ export function recordRunning(file: string, running: readonly RunningProcess[]):
 }
 
 /** The recorded groups whose leader is still the same process (same pid and start time). */
-export function recordedAlive(file: string): RunningProcess[] {
+function recordedAlive(file: string): RunningProcess[] {
   let recorded: RunningProcess[];
   try {
     recorded = JSON.parse(readFileSync(file, 'utf8')) as RunningProcess[];

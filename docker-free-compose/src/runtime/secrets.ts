@@ -23,14 +23,11 @@ export const SECRETS: readonly SecretDefinition[] = [
  * Reads the secrets under `dir`, generating the missing ones: the directory is mode 0700 and every file
  * 0600 (both fixed on each start). Returns name → value.
  */
-export async function ensureSecrets(
-  dir: string,
-  secrets: readonly SecretDefinition[] = SECRETS,
-): Promise<Record<string, string>> {
+export async function ensureSecrets(dir: string): Promise<Record<string, string>> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const values: Record<string, string> = {};
-  for (const secret of secrets) {
+  for (const secret of SECRETS) {
     const file = path.join(dir, secret.file);
     try {
       await writeFile(file, `lxr${randomBytes(24).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });

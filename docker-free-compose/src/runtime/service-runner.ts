@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { chown, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackoffSpec, Dependency, InitStep, ServiceSpec } from '../config/compose-file.js';
@@ -21,7 +21,7 @@ import { withSecretFiles } from './secrets.js';
 import { lookupUser, type UserAccount } from './users.js';
 
 /** How long a service without a readiness probe must stay up to count as ready. */
-export const STARTUP_WITHOUT_PROBE_MS = 1000;
+const STARTUP_WITHOUT_PROBE_MS = 1000;
 
 /** What a {@link ServiceRunner} gets from the supervisor. */
 export interface RunnerContext {
@@ -57,6 +57,8 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
   private restarts = 0;
   private lastError: string | undefined;
   private proc: GroupProcess | undefined;
+  /** What {@link running} reports while `proc` is alive; the start time is read from /proc once. */
+  private procRecord: RunningProcess | undefined;
   private initialized = false;
   private lifecycle: Promise<void> | undefined;
   private readonly stopping = new AbortController();
@@ -89,20 +91,12 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
 
   /** The running process group, if any. */
   running(): RunningProcess | undefined {
-    const pid = this.proc?.alive() ? this.proc.pid : undefined;
-    if (pid === undefined) return undefined;
-    const { stopSignal, stopGracePeriodMs } = this.spec;
-    return {
-      service: this.spec.name,
-      pid,
-      startTime: processStartTime(pid),
-      stopSignal,
-      graceMs: stopGracePeriodMs,
-    };
+    return this.proc?.alive() ? this.procRecord : undefined;
   }
 
-  /** Starts the lifecycle; a no-op when it is already running. */
+  /** Starts the lifecycle; a no-op when it is already running or the service is being stopped. */
   start(): void {
+    if (this.stopping.signal.aborted) return;
     this.lifecycle ??= this.run().catch((error: unknown) => {
       this.set('failed', `supervisor error: ${error instanceof Error ? error.message : String(error)}`);
     });
@@ -205,29 +199,26 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
     this.log(`started pid ${proc.pid}: ${this.spec.command.join(' ')}`);
     this.emit('change');
     const readiness = this.spec.readiness;
-    let exited = false;
-    void proc.exited.then(() => {
-      exited = true;
-    });
+    const live = () => proc.alive() && !this.stopping.signal.aborted;
     if (!readiness) {
       // Without a probe, a process that stays up a moment counts as ready (supervisord's `startsecs`).
       await Promise.race([sleep(STARTUP_WITHOUT_PROBE_MS, this.stopping.signal), proc.exited]);
-      if (!exited && !this.stopping.signal.aborted) this.set('ready');
+      if (live()) this.set('ready');
       return this.finish(proc);
     }
+    const probeContext = {
+      timeoutMs: readiness.timeoutMs,
+      env: this.env(account, {}),
+      cwd: this.cwd(),
+      ...(account && { uid: account.uid, gid: account.gid }),
+      signal: this.stopping.signal,
+    };
     let everReady = false;
     let failures = 0;
-    const live = () => !exited && !this.stopping.signal.aborted;
     while (live()) {
       await Promise.race([sleep(everReady ? readiness.intervalMs : readiness.startIntervalMs), proc.exited]);
       if (!live()) break;
-      const result = await probe(readiness.check, {
-        timeoutMs: readiness.timeoutMs,
-        env: this.env(account, {}),
-        cwd: this.cwd(),
-        ...(account && { uid: account.uid, gid: account.gid }),
-        signal: this.stopping.signal,
-      });
+      const result = await probe(readiness.check, probeContext);
       if (!live()) break;
       if (result.ok) {
         failures = 0;
@@ -248,11 +239,17 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
   }
 
   private async finish(proc: GroupProcess): Promise<ExitInfo> {
+    const exit = await this.reap(proc);
+    this.log(`pid ${proc.pid} ${describeExit(exit)}`);
+    this.emit('change');
+    return exit;
+  }
+
+  /** Waits for `proc` to exit, then SIGKILLs whatever it left in its process group. */
+  private async reap(proc: GroupProcess): Promise<ExitInfo> {
     const exit = await proc.exited;
     if (proc.pid !== undefined) signalGroup(proc.pid, 'SIGKILL');
     this.proc = undefined;
-    this.log(`pid ${proc.pid} ${describeExit(exit)}`);
-    this.emit('change');
     return exit;
   }
 
@@ -274,10 +271,7 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
       const proc = this.spawn(step.command, account, step.environment, step.stdin);
       this.log(`init ${step.label}: ${step.command.join(' ')}`);
       this.emit('change');
-      const exit = await proc.exited;
-      if (proc.pid !== undefined) signalGroup(proc.pid, 'SIGKILL');
-      this.proc = undefined;
-      return exit;
+      return this.reap(proc);
     });
     if (this.stopping.signal.aborted) throw new Error('stopped during init');
     if (exit.error || exit.code !== 0) {
@@ -321,12 +315,9 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
     extraEnv: Readonly<Record<string, string>>,
     stdin?: string,
   ): GroupProcess {
-    const logFile = this.ctx.layout.logFile(this.spec.name);
-    appendFileSync(logFile, `--- ${new Date().toISOString()} lxr-compose: ${argv.join(' ')}\n`, {
-      mode: 0o640,
-    });
-    const fd = openSync(logFile, 'a');
+    const fd = openSync(this.ctx.layout.logFile(this.spec.name), 'a', 0o640);
     try {
+      writeSync(fd, `--- ${new Date().toISOString()} lxr-compose: ${argv.join(' ')}\n`);
       const proc = spawnGroup(argv, {
         env: this.env(account, extraEnv),
         cwd: this.cwd(),
@@ -335,10 +326,22 @@ export class ServiceRunner extends EventEmitter<{ change: [] }> {
         ...(stdin !== undefined && { stdin }),
       });
       this.proc = proc;
+      this.procRecord = proc.pid === undefined ? undefined : this.record(proc.pid);
       return proc;
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Read right after the spawn, while the process cannot have been reaped yet. */
+  private record(pid: number): RunningProcess {
+    return {
+      service: this.spec.name,
+      pid,
+      startTime: processStartTime(pid),
+      stopSignal: this.spec.stopSignal,
+      graceMs: this.spec.stopGracePeriodMs,
+    };
   }
 
   private env(

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ComposeConfig, Dependency } from '../config/compose-file.js';
+import { type ComposeConfig, type Dependency, dependencyEdges } from '../config/compose-file.js';
 import { dependentsOf } from '../config/graph.js';
 import type { HomeLayout } from '../home-layout.js';
 import type { ComposeStatus, ServiceState } from '../status.js';
@@ -46,18 +46,16 @@ export class Supervisor extends EventEmitter<{ change: [] }> {
       runner.on('change', () => this.emit('change'));
       this.runners.set(spec.name, runner);
     }
-    this.edges = new Map(config.services.map((s) => [s.name, s.dependsOn.map((d) => d.service)]));
+    this.edges = dependencyEdges(config.services);
   }
 
-  /** Starts every service (each waits for its dependencies). */
+  /** Starts every service (each waits for its dependencies); after {@link down}, a no-op. */
   start(): void {
-    if (this.stopping) return;
     for (const runner of this.runners.values()) runner.start();
   }
 
   /** Starts the `failed` services again: what a second `up` does. */
   retryFailed(): void {
-    if (this.stopping) return;
     for (const runner of this.runners.values()) runner.retry();
   }
 
