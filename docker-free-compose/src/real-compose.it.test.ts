@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, requiresRoot } from '@lxr/testkit';
+import { freePort, portOpen, requiresRoot } from '@lxr/testkit';
 import { parse, stringify } from 'yaml';
 import { homeLayout } from './home-layout.js';
 import { composeDown, composeStatus, composeUp } from './index.js';
@@ -50,17 +50,6 @@ function natsHandshake(port: number, token: string): Promise<{ info: string; rep
         resolve({ info, reply });
       }
     });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
   });
 }
 

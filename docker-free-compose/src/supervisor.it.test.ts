@@ -1,11 +1,11 @@
 // The supervisor end to end, with small node scripts as services: started through composeUp (a real
 // detached daemon), inspected through composeStatus, stopped through composeDown.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { freePort } from '@lxr/testkit';
 import { homeLayout } from './home-layout.js';
 import { ComposeError, type ComposeStatus, composeDown, composeStatus, composeUp } from './index.js';
@@ -23,25 +23,43 @@ import {
 
 interface Fixture {
   home: string;
-  file: string;
   events: string;
-  env: Record<string, string>;
+  /** For composeUp / composeStatus / composeDown. */
+  options: { lxrHome: string; file: string; env: Record<string, string> };
 }
 
-/** A temp LXR_HOME with the service script and `compose` (which may use ${SCRIPT} and ${EVENTS}). */
-async function fixture(compose: string, env: Record<string, string> = {}): Promise<Fixture> {
+/** The LXR_HOMEs of the running test, stopped and deleted after it. */
+const homes: string[] = [];
+
+async function testHome(): Promise<string> {
   const home = await tempHome();
+  homes.push(home);
+  return home;
+}
+
+/** A test's LXR_HOME with the service script and `compose` (which may use ${SCRIPT} and ${EVENTS}). */
+async function fixture(compose: string, env: Record<string, string> = {}): Promise<Fixture> {
+  const home = await testHome();
   const script = await writeText(path.join(home, 'service.mjs'), SERVICE_SCRIPT);
   const events = path.join(home, 'events.log');
   const file = await writeText(path.join(home, 'compose.yaml'), compose);
-  return { home, file, events, env: { ...env, SCRIPT: script, EVENTS: events } };
+  return { home, events, options: { lxrHome: home, file, env: { ...env, SCRIPT: script, EVENTS: events } } };
+}
+
+/** `main.js run` in the foreground (not through composeUp); `exited` gives its exit code. */
+function runDaemon({ options }: Fixture): { daemon: ChildProcess; exited: Promise<number | null> } {
+  const args = [daemonEntry, 'run', '--lxr-home', options.lxrHome, '--file', options.file];
+  const daemon = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: 'ignore' });
+  return { daemon, exited: new Promise((resolve) => daemon.once('exit', (code) => resolve(code))) };
 }
 
 const pidsOf = (status: ComposeStatus) =>
   status.services.map((s) => s.pid).filter((p): p is number => p !== null);
 
 describe('supervisor', { timeout: 120_000 }, () => {
-  test('starts in dependency order after readiness, restarts a crash with backoff, stops in reverse order', async (t) => {
+  afterEach(() => Promise.all(homes.splice(0).map(cleanup)));
+
+  test('starts in dependency order after readiness, restarts a crash with backoff, stops in reverse order', async () => {
     const [dbPort, appPort, crashyPort] = [await freePort(), await freePort(), await freePort()];
     const f = await fixture(
       `
@@ -71,8 +89,7 @@ services:
 `,
       { DB_PORT: String(dbPort), APP_PORT: String(appPort), CRASHY_PORT: String(crashyPort) },
     );
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
 
     const seen = new Set<string>();
     const status = await composeUp({
@@ -152,7 +169,7 @@ services:
     await composeDown(options); // nothing running: a no-op
   });
 
-  test('composeUp rejects naming the failed service and its log file', async (t) => {
+  test('composeUp rejects naming the failed service and its log file', async () => {
     const f = await fixture(`
 services:
   ok:
@@ -162,8 +179,7 @@ services:
     command: ['\${NODE}', -e, 'console.error("bad config"); process.exit(3)']
     restart: 'no'
 `);
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
     await assert.rejects(composeUp({ ...options, timeoutMs: 20_000 }), (e: unknown) => {
       assert.ok(e instanceof ComposeError);
       assert.equal(e.code, 'COMPOSE_SERVICE_FAILED');
@@ -176,7 +192,7 @@ services:
     assert.deepEqual(survivors([...pidsOf(status), status.supervisorPid]), []);
   });
 
-  test('a crash loop makes composeUp give up; a missing command fails at once', async (t) => {
+  test('a crash loop makes composeUp give up; a missing command fails at once', async () => {
     const f = await fixture(`
 restart_backoff: { initial: 50ms, max: 100ms }
 services:
@@ -186,8 +202,7 @@ services:
     command: [/nonexistent/lxr-binary]
     restart: always
 `);
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
     const error = await composeUp({ ...options, timeoutMs: 20_000 }).catch((e: unknown) => e);
     assert.ok(error instanceof ComposeError && error.code === 'COMPOSE_SERVICE_FAILED', String(error));
     assert.match(
@@ -203,15 +218,14 @@ services:
     await composeDown(options);
   });
 
-  test('the backoff starts over for a process that stayed up for reset_after', async (t) => {
+  test('the backoff starts over for a process that stayed up for reset_after', async () => {
     const f = await fixture(`
 restart_backoff: { initial: 200ms, max: 10s, reset_after: 400ms }
 services:
   late:
     command: ['\${NODE}', -e, 'setTimeout(() => process.exit(1), 600)']
 `);
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
     await assert.rejects(composeUp({ ...options, timeoutMs: 20_000 }), /service late crashed 3 times/);
     const log = await readFile(homeLayout(f.home).supervisorLog, 'utf8');
     const delays = [...log.matchAll(/late: exited with code 1; restart \d+ in (\d+) ms/g)].map((m) =>
@@ -221,12 +235,11 @@ services:
     await composeDown(options);
   });
 
-  test('an invalid compose file makes composeUp reject with the key path, leaving nothing running', async (t) => {
+  test('an invalid compose file makes composeUp reject with the key path, leaving nothing running', async () => {
     const f = await fixture(
       'services:\n  a:\n    command: [x]\n    depends_on: [b]\n  b:\n    command: [y]\n    depends_on: [a]\n    helthcheck: {}\n',
     );
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
     await assert.rejects(composeUp({ ...options, timeoutMs: 20_000 }), (e: unknown) => {
       assert.ok(e instanceof ComposeError);
       assert.equal(e.code, 'COMPOSE_INVALID_FILE');
@@ -237,9 +250,8 @@ services:
     assert.equal(await composeStatus(options), null);
   });
 
-  test('a missing compose file makes composeUp reject saying so', async (t) => {
-    const home = await tempHome();
-    t.after(() => cleanup(home));
+  test('a missing compose file makes composeUp reject saying so', async () => {
+    const home = await testHome();
     await assert.rejects(
       composeUp({ lxrHome: home, file: path.join(home, 'nope.yaml'), timeoutMs: 20_000 }),
       (e: unknown) => {
@@ -251,7 +263,7 @@ services:
     );
   });
 
-  test('readiness turns unhealthy after failed probes and ready again', async (t) => {
+  test('readiness turns unhealthy after failed probes and ready again', async () => {
     const f = await fixture(`
 services:
   flappy:
@@ -262,8 +274,7 @@ services:
       interval: 100ms
       retries: 2
 `);
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
     await composeUp({ ...options, timeoutMs: 20_000 });
     const state = async () => (await composeStatus(options))?.services[0]?.state;
     await writeFile(`${f.events}.sick`, '');
@@ -274,15 +285,14 @@ services:
     await composeDown(options);
   });
 
-  test('processes left by a killed supervisor are stopped by composeDown', async (t) => {
+  test('processes left by a killed supervisor are stopped by composeDown', async () => {
     const f = await fixture(`
 services:
   orphan:
     command: ['\${NODE}', '\${SCRIPT}']
     environment: { NAME: orphan, EVENTS: '\${EVENTS}', GRANDCHILD: '\${EVENTS}.grandchild' }
 `);
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
     const status = await composeUp({ ...options, timeoutMs: 20_000 });
     const grandchild = Number(await readFile(`${f.events}.grandchild`, 'utf8'));
     process.kill(status.supervisorPid, 'SIGKILL');
@@ -295,20 +305,15 @@ services:
     assert.match(await readFile(f.events, 'utf8'), /orphan stop/);
   });
 
-  test('the daemon in the foreground stops everything on SIGTERM', async (t) => {
+  test('the daemon in the foreground stops everything on SIGTERM', async () => {
     const f = await fixture(`
 services:
   fg:
     command: ['\${NODE}', '\${SCRIPT}']
     environment: { NAME: fg, EVENTS: '\${EVENTS}' }
 `);
-    const options = { lxrHome: f.home, file: f.file };
-    t.after(() => cleanup(f.home));
-    const daemon = spawn(process.execPath, [daemonEntry, 'run', '--lxr-home', f.home, '--file', f.file], {
-      env: { ...process.env, ...f.env },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
+    const { options } = f;
+    const { daemon, exited } = runDaemon(f);
     await waitUntil(
       async () => (await composeStatus(options))?.services[0]?.state === 'ready',
       'fg is ready',
@@ -321,22 +326,16 @@ services:
     assert.match(await readFile(f.events, 'utf8'), /fg stop/);
   });
 
-  test('a second supervisor for the same LXR_HOME refuses to start', async (t) => {
+  test('a second supervisor for the same LXR_HOME refuses to start', async () => {
     const f = await fixture(`
 services:
   one:
     command: ['\${NODE}', '\${SCRIPT}']
     environment: { NAME: one, EVENTS: '\${EVENTS}' }
 `);
-    const options = { lxrHome: f.home, file: f.file, env: f.env };
-    t.after(() => cleanup(f.home));
+    const { options } = f;
     const status = await composeUp({ ...options, timeoutMs: 20_000 });
-    const second = spawn(process.execPath, [daemonEntry, 'run', '--lxr-home', f.home, '--file', f.file], {
-      env: { ...process.env, ...f.env },
-      stdio: 'ignore',
-    });
-    const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)));
-    assert.equal(code, 3);
+    assert.equal(await runDaemon(f).exited, 3);
     const still = (await composeStatus(options))!;
     assert.equal(still.supervisorPid, status.supervisorPid);
     assert.deepEqual(pidsOf(still), pidsOf(status), 'the running services were not touched');

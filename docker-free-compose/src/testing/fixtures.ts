@@ -51,8 +51,8 @@ export async function tempHome(prefix = 'lxr-compose-'): Promise<string> {
 }
 
 /** Stops whatever a test left running in `home` and deletes it: for `t.after`, never throws. */
-export async function cleanup(home: string, file?: string): Promise<void> {
-  await composeDown({ lxrHome: home, ...(file && { file }), timeoutMs: 30_000 }).catch(() => undefined);
+export async function cleanup(home: string): Promise<void> {
+  await composeDown({ lxrHome: home, timeoutMs: 30_000 }).catch(() => undefined);
   await rm(home, { recursive: true, force: true });
 }
 

@@ -1,23 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
-import { type ManagedProcess, startProcess } from './process.js';
+import { startProcess } from './process.js';
+import { startServer, type TestServer } from './server.js';
 
 /** A real nats-server with JetStream (file storage) in a temp dir, on a free loopback port. */
-export interface NatsServer {
-  readonly url: string;
-  readonly port: number;
-  readonly dir: string;
-  /** Stops the server, keeping its JetStream data. */
-  stop(): Promise<void>;
-  /** Kills the server with SIGKILL, keeping its data. */
-  kill(): Promise<void>;
-  /** Starts it again on the same port with the same data. */
-  start(): Promise<void>;
-  /** Stops it and removes its temp dir. */
-  dispose(): Promise<void>;
-}
+export interface NatsServer extends TestServer {}
 
 export async function startNats(): Promise<NatsServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'lxr-nats-'));
@@ -32,26 +21,9 @@ export async function startNats(): Promise<NatsServer> {
       '',
     ].join('\n'),
   );
-  let proc: ManagedProcess | undefined;
-  const server: NatsServer = {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    dir,
-    async start() {
-      proc = startProcess('nats-server', ['-c', config], path.join(dir, 'nats.log'));
-      await waitForPort(port);
-    },
-    async stop() {
-      await proc?.stop();
-    },
-    async kill() {
-      await proc?.kill();
-    },
-    async dispose() {
-      await proc?.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-  await server.start();
-  return server;
+  return startServer(
+    { url: `nats://127.0.0.1:${port}`, port, dir },
+    () => startProcess('nats-server', ['-c', config], path.join(dir, 'nats.log')),
+    () => waitForPort(port),
+  );
 }

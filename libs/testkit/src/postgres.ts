@@ -1,24 +1,19 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './ports.js';
 import { type ManagedProcess, startProcess } from './process.js';
+import { startServer, type TestServer } from './server.js';
 
 const run = promisify(execFile);
 
 /** A real PostgreSQL cluster, initdb'd into a temp dir, on a free loopback port. */
-export interface PostgresServer {
-  /** `postgres://lxr@127.0.0.1:<port>/lxr` (trust auth, loopback only). */
+export interface PostgresServer extends TestServer {
+  /** `postgres://lxr@127.0.0.1:<port>/postgres` (trust auth, loopback only). */
   readonly url: string;
-  readonly port: number;
-  readonly dir: string;
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-  start(): Promise<void>;
-  dispose(): Promise<void>;
 }
 
 /** Where Debian (or the PATH) keeps initdb and postgres. */
@@ -62,7 +57,6 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     ['-D', data, '-U', 'lxr', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
     { ...user, cwd: dir },
   );
-  let proc: ManagedProcess | undefined;
   const args = [
     '-D',
     data,
@@ -77,39 +71,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     '-c',
     'max_connections=200',
   ];
-  const server: PostgresServer = {
-    url: `postgres://lxr@127.0.0.1:${port}/postgres`,
-    port,
-    dir,
-    async start() {
-      proc = startProcess(path.join(bin, 'postgres'), args, path.join(dir, 'postgres.log'), {
-        ...user,
-        cwd: dir,
-      });
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        try {
-          await run(path.join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
-          return;
-        } catch (error) {
-          if (proc.child.exitCode !== null)
-            throw new Error(`postgres exited; see ${proc.logFile}`, { cause: error });
-          if (Date.now() > deadline) throw new Error(`postgres not ready within 20 s; see ${proc.logFile}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+  const ready = async (proc: ManagedProcess) => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await run(path.join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
+        return;
+      } catch (error) {
+        if (proc.child.exitCode !== null)
+          throw new Error(`postgres exited; see ${proc.logFile}`, { cause: error });
+        if (Date.now() > deadline) throw new Error(`postgres not ready within 20 s; see ${proc.logFile}`);
+        await new Promise((r) => setTimeout(r, 50));
       }
-    },
-    async stop() {
-      await proc?.stop();
-    },
-    async kill() {
-      await proc?.kill();
-    },
-    async dispose() {
-      await proc?.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    }
   };
-  await server.start();
-  return server;
+  return startServer(
+    { url: `postgres://lxr@127.0.0.1:${port}/postgres`, port, dir },
+    () =>
+      startProcess(path.join(bin, 'postgres'), args, path.join(dir, 'postgres.log'), { ...user, cwd: dir }),
+    ready,
+  );
 }
