@@ -103,10 +103,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   done <<<"$(pg_clusters)"
   # Under systemd, services of newly installed packages would start at the next boot.
   if [ -d /run/systemd/system ]; then
-    for unit in postgresql nats-server docker-registry; do
-      for pkg in "${missing[@]}"; do
-        if [ "$pkg" = "$unit" ]; then systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
-      done
+    for pkg in "${missing[@]}"; do
+      case "$pkg" in
+        postgresql | nats-server | docker-registry) systemctl disable --now "$pkg" >/dev/null 2>&1 || true ;;
+      esac
     done
   fi
   echo "setup.sh: installed ${missing[*]}"

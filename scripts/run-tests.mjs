@@ -2,7 +2,7 @@
 // Runs every compiled test file (`dist/**/*.test.js`) of every workspace with node's test runner.
 // `--unit` runs only tests that need no external process (files not ending in `.it.test.js`).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -16,14 +16,14 @@ workspaces.push(path.join(root, 'docker-free-compose'), path.join(root, 'test'))
 function find(dir) {
   let entries;
   try {
-    entries = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }
   return entries.flatMap((entry) => {
-    const full = path.join(dir, entry);
-    if (statSync(full).isDirectory()) return find(full);
-    return entry.endsWith('.test.js') ? [full] : [];
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return find(full);
+    return entry.name.endsWith('.test.js') ? [full] : [];
   });
 }
 
