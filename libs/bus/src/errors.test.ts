@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BusError, BusErrorCode, codeOf, RemoteError } from './errors.js';
+import { BusError, BusErrorCode, busErrorDescriptions, codeOf, RemoteError } from './errors.js';
 
 describe('bus errors', () => {
-  // That docs/ERRORS.md describes every code is checked by test/src/errors-doc.test.ts.
-  it('codes are unique and prefixed', () => {
+  it('documents every code, and codes are unique and prefixed', () => {
     const codes = Object.values(BusErrorCode);
     assert.equal(new Set(codes).size, codes.length);
-    for (const code of codes) assert.match(code, /^BUS_[A-Z_]+$/);
+    for (const code of codes) {
+      assert.match(code, /^BUS_[A-Z_]+$/);
+      assert.ok(busErrorDescriptions[code]?.length > 10, `${code} is described`);
+    }
+    assert.deepEqual(Object.keys(busErrorDescriptions).sort(), [...codes].sort());
   });
 
   it('sets name and code and forwards the cause', () => {

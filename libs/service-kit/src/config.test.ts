@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { commonConfigSpec } from './common-config.js';
 import { field, loadConfig } from './config.js';
-import { ConfigError, ServiceKitErrorCode } from './errors.js';
+import { ConfigError, ServiceKitErrorCode, serviceKitErrorDescriptions } from './errors.js';
 
 const spec = {
   port: field.port('T_PORT', { default: 8080 }),
@@ -126,5 +126,13 @@ describe('loadConfig', () => {
         return true;
       },
     );
+  });
+});
+
+describe('service-kit errors', () => {
+  it('documents every code', () => {
+    for (const code of Object.values(ServiceKitErrorCode)) {
+      assert.ok(serviceKitErrorDescriptions[code]?.length > 10, `${code} is described`);
+    }
   });
 });

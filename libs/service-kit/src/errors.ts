@@ -1,21 +1,29 @@
 /**
  * Stable codes of the errors `@lxr/service-kit` throws. Never change a code's meaning; add a new
- * one instead, and list it in docs/ERRORS.md (a test checks).
+ * one instead. Each is described in {@link serviceKitErrorDescriptions}.
  */
 export const ServiceKitErrorCode = {
-  /** Environment variables are missing or malformed; the message lists every one. Fix them and restart. */
   ConfigInvalid: 'CONFIG_INVALID',
-  /** A service could not start (NATS, telemetry, health server or its own start()); see the cause. */
   StartFailed: 'SERVICE_START_FAILED',
-  /** Graceful shutdown did not finish within its deadline; the process exits non-zero anyway. */
   ShutdownTimeout: 'SERVICE_SHUTDOWN_TIMEOUT',
-  /** The heartbeat could not be written to the lxr_nodes KV bucket. Check NATS and JetStream. */
   HeartbeatFailed: 'HEARTBEAT_FAILED',
-  /** The health server could not listen, usually because LXR_HEALTH_PORT is taken. */
   HealthServerFailed: 'HEALTH_SERVER_FAILED',
 } as const;
 /** One of the {@link ServiceKitErrorCode} strings. */
 export type ServiceKitErrorCode = (typeof ServiceKitErrorCode)[keyof typeof ServiceKitErrorCode];
+
+/** What each code means and what to do about it. */
+export const serviceKitErrorDescriptions: Readonly<Record<ServiceKitErrorCode, string>> = {
+  CONFIG_INVALID:
+    'One or more environment variables are missing or malformed; the message lists every one. Fix them and restart.',
+  SERVICE_START_FAILED:
+    'A service could not start (NATS, telemetry, health server or its own start()); see the cause.',
+  SERVICE_SHUTDOWN_TIMEOUT:
+    'Graceful shutdown did not finish within its deadline; the process exits non-zero anyway.',
+  HEARTBEAT_FAILED:
+    'The heartbeat could not be written to the lxr_nodes KV bucket. Check NATS and JetStream.',
+  HEALTH_SERVER_FAILED: 'The health server could not listen, usually because LXR_HEALTH_PORT is taken.',
+};
 
 /** An error of service-kit with a stable {@link ServiceKitErrorCode}; `cause` is forwarded. */
 export class ServiceError extends Error {
