@@ -64,7 +64,12 @@ export async function fetchStatus(socketPath: string): Promise<ComposeStatus | n
 
 /** `POST /up`: the supervisor starts its failed services again and answers its status; null when none runs. */
 export async function retryFailed(socketPath: string): Promise<ComposeStatus | null> {
-  return statusOrNull(controlRequest<ComposeStatus>(socketPath, 'POST', '/up'));
+  try {
+    return await statusOrNull(controlRequest<ComposeStatus>(socketPath, 'POST', '/up'));
+  } catch {
+    // The supervisor is there but did not answer the retry (e.g. it timed out): look at it afresh.
+    return fetchStatus(socketPath);
+  }
 }
 
 async function statusOrNull(request: Promise<{ body: ComposeStatus }>): Promise<ComposeStatus | null> {
