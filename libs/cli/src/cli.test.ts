@@ -3,7 +3,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type Container, createClient } from '@lxr/client';
 import type { ComposeStatus } from '@lxr/docker-free-compose';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { runCli } from './cli.js';
 import type { CliContext } from './context.js';
 
@@ -43,13 +43,14 @@ const event = (position: number, type: string, data: object) => ({
     timestamp: `2026-11-29T11:57:0${position}.000Z`,
   },
 });
-const problem = (status: number, code: string, detail: string) => ({
-  type: `urn:lxr:problem:${code.toLowerCase()}`,
-  title: code,
-  status,
-  detail,
-  code,
-});
+/** Answers a problem+json, as the gateway does. */
+const sendProblem = (reply: FastifyReply, status: number, code: string, detail: string) =>
+  reply
+    .status(status)
+    .type('application/problem+json')
+    .send({ type: `urn:lxr:problem:${code.toLowerCase()}`, title: code, status, detail, code });
+const notFound = (reply: FastifyReply, ref: string) =>
+  sendProblem(reply, 404, 'CONTAINER_NOT_FOUND', `no such container: ${ref}`);
 
 let server: FastifyInstance;
 let url: string;
@@ -64,36 +65,24 @@ before(async () => {
     requests.at(-1)!.body = req.body;
     const body = req.body as { name?: string };
     if (body.name === 'taken') {
-      return reply
-        .status(409)
-        .type('application/problem+json')
-        .send(
-          problem(
-            409,
-            'CONTAINER_NAME_TAKEN',
-            'the container name "taken" is already in use by container abc; remove that container or choose another name',
-          ),
-        );
+      return sendProblem(
+        reply,
+        409,
+        'CONTAINER_NAME_TAKEN',
+        'the container name "taken" is already in use by container abc; remove that container or choose another name',
+      );
     }
     return reply.status(201).send({ ...container, name: body.name ?? 'focused_turing' });
   });
   server.get('/v1/containers', async () => [container]);
   server.get('/v1/containers/:ref', async (req, reply) => {
     const { ref } = req.params as { ref: string };
-    if (ref !== 'goCon')
-      return reply
-        .status(404)
-        .type('application/problem+json')
-        .send(problem(404, 'CONTAINER_NOT_FOUND', `no such container: ${ref}`));
+    if (ref !== 'goCon') return notFound(reply, ref);
     return { ...container, events: [event(1, 'ContainerRequested', { containerId: ID, name: 'goCon' })] };
   });
   server.delete('/v1/containers/:ref', async (req, reply) => {
     const { ref } = req.params as { ref: string };
-    if (ref !== 'goCon')
-      return reply
-        .status(404)
-        .type('application/problem+json')
-        .send(problem(404, 'CONTAINER_NOT_FOUND', `no such container: ${ref}`));
+    if (ref !== 'goCon') return notFound(reply, ref);
     return { id: ID, name: 'goCon' };
   });
   server.get('/v1/events', async (_req, reply) => {
@@ -149,6 +138,14 @@ const composeStatus: ComposeStatus = {
   ],
 };
 
+/** A compose that answers `composeStatus`, with some of its functions replaced. */
+const fakeCompose = (overrides: Partial<CliContext['compose']> = {}): CliContext['compose'] => ({
+  up: async () => composeStatus,
+  down: async () => {},
+  status: async () => composeStatus,
+  ...overrides,
+});
+
 interface Run {
   code: number;
   stdout: string;
@@ -170,11 +167,7 @@ async function lxr(
     version: '9.9.9',
     now: () => NOW,
     client: async () => createClient({ url, token: 't' }),
-    compose: {
-      up: async () => composeStatus,
-      down: async () => {},
-      status: async () => composeStatus,
-    },
+    compose: fakeCompose(),
     ...overrides,
   };
   const code = await runCli(argv, ctx);
@@ -357,17 +350,14 @@ describe('lxr', () => {
       run.stderr,
       /not ready: api-gateway \(restarting: exited with code 1; log \/tmp\/lxr\/logs\/api-gateway\.log\)/,
     );
-    const down = await lxr(['status'], {
-      compose: { up: async () => composeStatus, down: async () => {}, status: async () => null },
-    });
+    const down = await lxr(['status'], { compose: fakeCompose({ status: async () => null }) });
     assert.equal(down.code, 1);
     assert.match(down.stderr, /lxr is not running .*`lxr up`/);
   });
 
   it('up prints each service as it becomes ready; down passes --purge', async () => {
-    let downOptions: unknown;
     const run = await lxr(['up'], {
-      compose: {
+      compose: fakeCompose({
         async up(options) {
           options.onProgress?.({
             ...composeStatus,
@@ -380,21 +370,16 @@ describe('lxr', () => {
           options.onProgress?.(ready);
           return ready;
         },
-        async down(options) {
-          downOptions = options;
-        },
-        status: async () => composeStatus,
-      },
+      }),
     });
     assert.equal(run.code, 0);
     assert.match(run.stdout, /^ ✔ nats {9}ready {6}0\.0s\n ✔ api-gateway {2}ready {6}0\.0s\nlxr is up/);
-    const compose: CliContext['compose'] = {
-      up: async () => composeStatus,
-      down: async (options) => {
+    let downOptions: unknown;
+    const compose = fakeCompose({
+      async down(options) {
         downOptions = options;
       },
-      status: async () => composeStatus,
-    };
+    });
     const down = await lxr(['down', '--purge'], { compose });
     assert.deepEqual([down.code, down.stdout], [0, 'lxr is down; removed its data under /tmp/lxr\n']);
     assert.deepEqual(downOptions, { lxrHome: '/tmp/lxr', purge: true });

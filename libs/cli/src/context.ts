@@ -1,4 +1,4 @@
-import { createClient, defaultApiUrl, type LxrClient, lxrHome, readToken } from '@lxr/client';
+import { createClient, defaultApiUrl, type LxrClient, readToken } from '@lxr/client';
 import { composeDown, composeStatus, composeUp } from '@lxr/docker-free-compose';
 
 /** Somewhere to write text: process.stdout, or a buffer in tests. */
@@ -35,7 +35,7 @@ export function processContext(options: { version: string; signal: AbortSignal }
     version: options.version,
     now: () => new Date(),
     client() {
-      client ??= readToken(lxrHome(process.env), process.env).then((token) =>
+      client ??= readToken(undefined, process.env).then((token) =>
         createClient({ url: defaultApiUrl(process.env), token }),
       );
       return client;

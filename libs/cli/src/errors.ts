@@ -1,4 +1,4 @@
-import { ApiError, ApiUnreachableError, ClientError, TokenMissingError } from '@lxr/client';
+import { ApiError, ClientError } from '@lxr/client';
 import { ComposeError } from '@lxr/docker-free-compose';
 
 /** The exit codes of `lxr`, as docker's: 0 ok, 1 the operation failed, 125 the command line is wrong. */
@@ -49,10 +49,8 @@ export function describeError(error: unknown): { message: string; exitCode: numb
       .join('');
     return { message: `${error.message}${fields}`, exitCode: ExitCode.Failure };
   }
-  if (error instanceof ApiUnreachableError || error instanceof TokenMissingError) {
-    return { message: error.message, exitCode: ExitCode.Failure };
-  }
-  if (error instanceof ComposeError || error instanceof ClientError) {
+  // The client's (API unreachable, no token, …) and compose's messages say what to do already.
+  if (error instanceof ClientError || error instanceof ComposeError) {
     return { message: error.message, exitCode: ExitCode.Failure };
   }
   const message = error instanceof Error ? error.message : String(error);

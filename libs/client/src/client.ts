@@ -137,7 +137,10 @@ export function createClient(options: ClientOptions): LxrClient {
   }
 
   async function json<T>(method: string, path: string, init?: Parameters<typeof send>[2]): Promise<T> {
-    const response = await send(method, path, init);
+    return body<T>(await send(method, path, init), method, path);
+  }
+
+  async function body<T>(response: Response, method: string, path: string): Promise<T> {
     try {
       return (await response.json()) as T;
     } catch (error) {
@@ -211,7 +214,7 @@ export function createClient(options: ClientOptions): LxrClient {
           signal,
           headers: idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey },
         });
-        const container = (await response.json()) as Container;
+        const container = await body<Container>(response, 'POST', '/v1/containers');
         return { ...container, replayed: response.status === 200 };
       },
       list({ signal, labels, ...filter } = {}) {

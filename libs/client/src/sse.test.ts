@@ -3,11 +3,8 @@ import { describe, it } from 'node:test';
 import { parseEventStream } from './sse.js';
 
 async function parse(...chunks: string[]) {
-  async function* source() {
-    yield* chunks;
-  }
   const out = [];
-  for await (const m of parseEventStream(source())) out.push(m);
+  for await (const m of parseEventStream(chunks)) out.push(m);
   return out;
 }
 

@@ -14,7 +14,9 @@ export interface SseMessage {
  * Parses a text/event-stream as the WHATWG spec does: lines end with CRLF, LF or CR; `:` starts a
  * comment; a blank line ends a block. Yields a message for every block that set anything.
  */
-export async function* parseEventStream(chunks: AsyncIterable<string>): AsyncGenerator<SseMessage> {
+export async function* parseEventStream(
+  chunks: AsyncIterable<string> | Iterable<string>,
+): AsyncGenerator<SseMessage> {
   let buffer = '';
   let block: { id?: string; event?: string; data?: string[]; retry?: number } = {};
   const flush = (): SseMessage | undefined => {

@@ -1,12 +1,7 @@
-import type { RecordedEvent } from '@lxr/events';
+import type { RecordedEvent, ResourceLimits } from '@lxr/events';
 
-/** Resource limits, as `docker create --memory/--cpus/--pids-limit`. */
-export interface ResourceLimits {
-  /** Bytes; at least 6 MiB. */
-  readonly memoryBytes?: number;
-  readonly cpus?: number;
-  readonly pidsLimit?: number;
-}
+/** Resource limits, as `docker create --memory/--cpus/--pids-limit`: the `ContainerRequested` event's. */
+export type { ResourceLimits };
 
 /** The body of `POST /v1/containers`. */
 export interface CreateContainerRequest {
@@ -80,9 +75,11 @@ export interface ContainerListOptions {
 /** A node agent as `GET /v1/nodes` reports it, with every service heartbeating from it. */
 export interface NodeInfo {
   readonly name: string;
-  /** True while the node's executor heartbeats. */
+  /** True while the node's executor heartbeats: only then can it be given containers. */
   readonly alive: boolean;
+  /** The executor's last heartbeat, ISO 8601; null if it never sent one. */
   readonly lastSeen: string | null;
+  /** Every service heartbeating from this node (image-puller, executor, …). */
   readonly services: { readonly name: string; readonly alive: boolean; readonly lastSeen: string | null }[];
 }
 

@@ -31,7 +31,7 @@ function resources(args: ParsedArgs): ResourceLimits {
   const memory = stringFlag(args, 'memory');
   const cpus = stringFlag(args, 'cpus');
   const pids = stringFlag(args, 'pids-limit');
-  const out: { memoryBytes?: number; cpus?: number; pidsLimit?: number } = {};
+  const out: ResourceLimits = {};
   if (memory !== undefined) out.memoryBytes = parseBytes(memory, '-m, --memory');
   if (cpus !== undefined) {
     const n = Number(cpus);
@@ -48,7 +48,7 @@ function resources(args: ParsedArgs): ResourceLimits {
 }
 
 /** The request `lxr create` sends for these arguments. */
-export function createRequest(args: ParsedArgs, env: NodeJS.ProcessEnv): CreateContainerRequest {
+function createRequest(args: ParsedArgs, env: NodeJS.ProcessEnv): CreateContainerRequest {
   const [image, ...command] = args.positionals;
   const name = stringFlag(args, 'name');
   const node = stringFlag(args, 'node');

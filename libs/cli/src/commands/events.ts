@@ -11,7 +11,7 @@ const FIRST = ['name', 'image', 'node', 'state', 'reason'];
 const rank = (key: string) => (FIRST.includes(key) ? FIRST.indexOf(key) : FIRST.length);
 
 /** One line per event, like `docker events`: time, type, the container, and the payload's plain fields. */
-export function formatEvent(event: RecordedEvent): string {
+function formatEvent(event: RecordedEvent): string {
   const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Record<
     string,
     unknown

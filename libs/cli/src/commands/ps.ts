@@ -8,7 +8,7 @@ import { type Command, FORMAT_FLAG } from './command.js';
 import { jsonLines, outputFormat } from './format-flag.js';
 
 /** `lxr ps`' table. */
-export function containersTable(containers: readonly Container[], now: Date, noTrunc = false): string {
+function containersTable(containers: readonly Container[], now: Date, noTrunc = false): string {
   return formatTable(
     ['CONTAINER ID', 'IMAGE', 'NAME', 'STATE', 'NODE', 'PID', 'IP', 'NETNS', 'CREATED'],
     containers.map((c) => [

@@ -7,7 +7,7 @@ import { type Command, FORMAT_FLAG } from './command.js';
 import { outputFormat } from './format-flag.js';
 
 /** `lxr status`' table; UPTIME counts from when a ready service became ready. */
-export function servicesTable(status: ComposeStatus, now: Date): string {
+function servicesTable(status: ComposeStatus, now: Date): string {
   return formatTable(
     ['SERVICE', 'STATE', 'PID', 'RESTARTS', 'UPTIME'],
     status.services.map((s) => [
