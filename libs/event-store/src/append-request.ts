@@ -6,7 +6,7 @@ import {
   uuidv7,
 } from '@lxr/events';
 import { InvalidAppendError } from './errors.js';
-import type { AppendRequest, ExpectedVersion } from './event-store.js';
+import type { AppendRequest, AppendResult, ExpectedVersion } from './event-store.js';
 
 /**
  * Helpers both stores share, so they agree on validation, defaults and expected-version rules.
@@ -148,16 +148,38 @@ export function recordEvent(
 }
 
 /**
- * When every event of the request carries a writer-chosen id and the stream already holds exactly
- * those events, consecutively and in order, the append is a retry of one that succeeded: return the
- * recorded events instead of failing. `recorded` are the stored events with those ids, in any order.
+ * The ids to look up when `requests` may be a retry of an append that succeeded: only when every
+ * request has events and every event carries a writer-chosen id; otherwise undefined.
  */
-export function replayOf(
-  request: PreparedRequest,
+export function replayCandidateIds(requests: readonly PreparedRequest[]): string[] | undefined {
+  const replayable = requests.every((r) => r.events.length > 0 && r.events.every((e) => e.eventIdGiven));
+  return replayable ? requests.flatMap((r) => r.events.map((e) => e.eventId)) : undefined;
+}
+
+/**
+ * The results of the earlier append when every request is a retry of it: the stream already holds
+ * exactly the request's events, consecutively and in order, where the expected version put them.
+ * `recorded` are the stored events with the requests' ids, in any order.
+ */
+export function replayResults(
+  requests: readonly PreparedRequest[],
   recorded: readonly RecordedEvent[],
+): AppendResult[] | undefined {
+  const byId = new Map(recorded.map((e) => [e.metadata.eventId, e]));
+  const results: AppendResult[] = [];
+  for (const request of requests) {
+    const events = replayOf(request, byId);
+    if (!events) return undefined;
+    results.push({ stream: request.stream, streamVersion: events.at(-1)!.metadata.streamVersion, events });
+  }
+  return results;
+}
+
+function replayOf(
+  request: PreparedRequest,
+  byId: ReadonlyMap<string, RecordedEvent>,
 ): RecordedEvent[] | undefined {
   if (request.events.length === 0 || !request.events.every((e) => e.eventIdGiven)) return undefined;
-  const byId = new Map(recorded.map((e) => [e.metadata.eventId, e]));
   const found: RecordedEvent[] = [];
   for (const [i, event] of request.events.entries()) {
     const stored = byId.get(event.eventId);

@@ -33,7 +33,7 @@ const samples: [EventStoreError, string, EventStoreErrorCode][] = [
     'UnknownProjectionError',
     'EVENT_STORE_UNKNOWN_PROJECTION',
   ],
-  [new MigrationError('m', { cause }), 'MigrationError', 'EVENT_STORE_MIGRATION_FAILED'],
+  [new MigrationError('lxr_events', 'm', { cause }), 'MigrationError', 'EVENT_STORE_MIGRATION_FAILED'],
 ];
 
 test('errors: each class has its name, its stable code, and keeps the cause', () => {

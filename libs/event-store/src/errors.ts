@@ -17,7 +17,7 @@ export const EventStoreErrorCode = {
   Closed: 'EVENT_STORE_CLOSED',
   /** `rebuild(name)` named no projection the runner was given. */
   UnknownProjection: 'EVENT_STORE_UNKNOWN_PROJECTION',
-  /** A schema migration of the event store failed; the database is left at the last good migration. */
+  /** A schema migration failed; the database is left at the last good migration. */
   MigrationFailed: 'EVENT_STORE_MIGRATION_FAILED',
 } as const;
 /** One of the {@link EventStoreErrorCode} strings. */
@@ -55,7 +55,7 @@ export class WrongExpectedVersionError extends EventStoreError {
   ) {
     super(
       EventStoreErrorCode.WrongExpectedVersion,
-      `append to stream "${stream}" expected version ${describeExpected(expected)} but the stream is at ${actual}; ` +
+      `append to stream "${stream}" expected version ${JSON.stringify(expected)} but the stream is at ${actual}; ` +
         're-read the stream and retry',
       options,
     );
@@ -130,23 +130,22 @@ export class UnknownProjectionError extends EventStoreError {
   }
 }
 
-/** A migration of the event store's schema failed. */
+/** A schema migration failed (the event store's, or another package's run by `migrateSchema`). */
 export class MigrationError extends EventStoreError {
   override readonly name = 'MigrationError';
   declare readonly code: typeof EventStoreErrorCode.MigrationFailed;
   constructor(
+    /** The schema whose migrations ran, e.g. `lxr_events`. */
+    readonly schema: string,
     /** The migration that failed, when known. */
     readonly migration: string | undefined,
     options?: ErrorOptions,
   ) {
     super(
       EventStoreErrorCode.MigrationFailed,
-      `event store migration ${migration ? `"${migration}" ` : ''}failed; see the cause, fix the database and run migrate() again`,
+      `${migration ? `migration "${migration}"` : 'a migration'} of schema "${schema}" failed; ` +
+        'see the cause, fix the database and migrate again',
       options,
     );
   }
-}
-
-function describeExpected(expected: ExpectedVersion): string {
-  return typeof expected === 'number' ? String(expected) : `"${expected}"`;
 }

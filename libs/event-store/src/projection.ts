@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@lxr/events';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 
 /**
  * A read model kept in PostgreSQL and fed from the event log. The runner calls `apply` for
@@ -39,6 +39,3 @@ export interface ProjectionRunner {
   /** Stops following and waits for the batch in progress. */
   stop(): Promise<void>;
 }
-
-/** Anything that gives a projection runner its database. */
-export type ProjectionDb<DB> = Kysely<DB>;

@@ -1,5 +1,12 @@
 import type { NewEvent, RecordedEvent } from '@lxr/events';
-import { type PreparedRequest, prepareAppend, recordEvent, replayOf, satisfies } from '../append-request.js';
+import {
+  type PreparedRequest,
+  prepareAppend,
+  recordEvent,
+  replayCandidateIds,
+  replayResults,
+  satisfies,
+} from '../append-request.js';
 import {
   DuplicateEventIdError,
   EventStoreClosedError,
@@ -35,8 +42,8 @@ export interface InMemoryEventStore extends EventStore {
 
 /** Creates an empty {@link InMemoryEventStore}. */
 export function createInMemoryEventStore(): InMemoryEventStore {
+  // Positions are 1, 2, 3, …: the event at position p is log[p - 1].
   const log: RecordedEvent[] = [];
-  const indexByPosition = new Map<number, number>();
   const streams = new Map<string, RecordedEvent[]>();
   const eventIds = new Map<string, RecordedEvent>();
   const listeners = new Set<(events: readonly RecordedEvent[]) => void>();
@@ -61,20 +68,8 @@ export function createInMemoryEventStore(): InMemoryEventStore {
       if (duplicate) firstError ??= new DuplicateEventIdError(duplicate.eventId, request.stream);
     }
     if (!firstError) return undefined;
-    const replays = requests.map((request) =>
-      replayOf(
-        request,
-        request.events.flatMap((e) => eventIds.get(e.eventId) ?? []),
-      ),
-    );
-    if (replays.every((r) => r !== undefined)) {
-      return replays.map((events, i) => ({
-        stream: requests[i]!.stream,
-        streamVersion: events.at(-1)!.metadata.streamVersion,
-        events,
-      }));
-    }
-    return firstError;
+    const recorded = replayCandidateIds(requests)?.flatMap((id) => eventIds.get(id) ?? []);
+    return (recorded && replayResults(requests, recorded)) ?? firstError;
   }
 
   async function appendMany(requests: readonly AppendRequest[]): Promise<readonly AppendResult[]> {
@@ -95,7 +90,6 @@ export function createInMemoryEventStore(): InMemoryEventStore {
       const events = request.events.map((event) => {
         const recorded = recordEvent(request.stream, event, stream.length + 1, log.length + 1, timestamp);
         stream.push(recorded);
-        indexByPosition.set(recorded.metadata.position, log.length);
         log.push(recorded);
         eventIds.set(recorded.metadata.eventId, recorded);
         return recorded;
@@ -126,13 +120,8 @@ export function createInMemoryEventStore(): InMemoryEventStore {
     },
     async readAll(options: ReadAllOptions = {}) {
       ensureOpen();
-      const after = options.after ?? 0;
-      let start = 0;
-      if (after !== 0) {
-        const index = indexByPosition.get(after);
-        if (index === undefined) throw new UnknownPositionError(after);
-        start = index + 1;
-      }
+      const start = options.after ?? 0;
+      if (start !== 0 && log[start - 1]?.metadata.position !== start) throw new UnknownPositionError(start);
       return log.slice(start, options.limit === undefined ? undefined : start + options.limit);
     },
     onAppend(listener) {

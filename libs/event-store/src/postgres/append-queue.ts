@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { isUnpinned, type PreparedRequest } from '../append-request.js';
 import { WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult } from '../event-store.js';
-import { type AppendOutcome, currentVersion, executeAppend } from './append.js';
+import { type AppendOutcome, executeAppend } from './append.js';
+import { currentStreamVersion } from './read.js';
 
 /** How the store groups concurrent appends into statements. */
 export interface AppendQueueOptions {
@@ -148,7 +149,7 @@ export class AppendQueue {
   async #racesExhausted(job: Job, cause: Error): Promise<Error> {
     const request = job.requests.find((r) => isUnpinned(r.expectedVersion)) ?? job.requests[0]!;
     try {
-      const actual = await currentVersion(this.#pool, request.stream);
+      const actual = await currentStreamVersion(this.#pool, request.stream);
       return new WrongExpectedVersionError(request.stream, request.expectedVersion, actual, { cause });
     } catch (error) {
       return error as Error;

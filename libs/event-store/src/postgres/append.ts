@@ -1,6 +1,11 @@
-import type { RecordedEvent } from '@lxr/events';
 import type pg from 'pg';
-import { type PreparedRequest, recordEvent, replayOf, satisfies } from '../append-request.js';
+import {
+  type PreparedRequest,
+  recordEvent,
+  replayCandidateIds,
+  replayResults,
+  satisfies,
+} from '../append-request.js';
 import { DuplicateEventIdError, WrongExpectedVersionError } from '../errors.js';
 import type { AppendResult, ExpectedVersion } from '../event-store.js';
 import { EVENTS_BY_ID_SQL, type EventRow, toRecordedEvent } from './read.js';
@@ -210,24 +215,8 @@ async function findReplay(
   pool: pg.Pool,
   group: readonly PreparedRequest[],
 ): Promise<AppendResult[] | undefined> {
-  if (!group.every((r) => r.events.length > 0 && r.events.every((e) => e.eventIdGiven))) return undefined;
-  const ids = group.flatMap((r) => r.events.map((e) => e.eventId));
+  const ids = replayCandidateIds(group);
+  if (!ids) return undefined;
   const { rows } = await pool.query<EventRow>(EVENTS_BY_ID_SQL, [ids]);
-  const recorded: RecordedEvent[] = rows.map(toRecordedEvent);
-  const results: AppendResult[] = [];
-  for (const request of group) {
-    const events = replayOf(request, recorded);
-    if (!events) return undefined;
-    results.push({ stream: request.stream, streamVersion: events.at(-1)!.metadata.streamVersion, events });
-  }
-  return results;
-}
-
-/** A stream's current version, for the error after the retries of a lost race run out. */
-export async function currentVersion(pool: pg.Pool, stream: string): Promise<number> {
-  const { rows } = await pool.query<{ version: number }>(
-    'select coalesce(max(stream_version), 0) as version from lxr_events.events where stream = $1',
-    [stream],
-  );
-  return rows[0]?.version ?? 0;
+  return replayResults(group, rows.map(toRecordedEvent));
 }

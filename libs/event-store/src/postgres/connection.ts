@@ -30,8 +30,11 @@ export function openPool(connection: PostgresConnection, logger: Logger): { pool
 /** One connection held for a long time (LISTEN, a session advisory lock), outside pool churn. */
 export interface DedicatedConnection {
   readonly client: pg.ClientBase;
-  /** Gives the connection up: ends it, or returns it to its pool (destroyed when `broken`). */
-  release(broken?: Error): Promise<void>;
+  /**
+   * Ends the connection. One lent by a pool is destroyed, never handed back for reuse: its session
+   * may hold LISTEN or advisory locks.
+   */
+  release(): Promise<void>;
 }
 
 /** Opens a dedicated connection: a new client, or one checked out of the given pool for good. */
@@ -41,11 +44,10 @@ export async function connectDedicated(connection: PostgresConnection): Promise<
     let released = false;
     return {
       client,
-      async release(broken) {
+      async release() {
         if (released) return;
         released = true;
-        // A session may hold LISTEN or advisory locks: never hand it back to the pool for reuse.
-        client.release(broken ?? true);
+        client.release(true);
       },
     };
   }

@@ -79,7 +79,7 @@ export function createAppendNotifications(options: AppendNotificationsOptions): 
           if (connection !== conn) return;
           connection = undefined;
           logger.warn({ err: error }, 'LISTEN connection lost; reconnecting');
-          void conn?.release(error);
+          void conn?.release();
           scheduleReconnect();
         };
         conn.client.on('error', lost);
@@ -96,7 +96,7 @@ export function createAppendNotifications(options: AppendNotificationsOptions): 
         delay = minDelay;
         emit(); // anything appended while we were not listening
       } catch (error) {
-        await conn?.release(error as Error);
+        await conn?.release();
         logger.warn({ err: error }, 'cannot LISTEN for appends; retrying');
         scheduleReconnect();
       } finally {

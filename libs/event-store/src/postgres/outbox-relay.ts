@@ -5,14 +5,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { createSignal } from '../signal.js';
 import { connectDedicated, type DedicatedConnection, type PostgresConnection } from './connection.js';
 import { EVENTS_CHANNEL } from './database.js';
-import {
-  type EventRow,
-  LOG_START,
-  type LogCursor,
-  type LoggedEvent,
-  READ_AFTER_SQL,
-  toLoggedEvent,
-} from './read.js';
+import { type EventRow, type LogCursor, type LoggedEvent, READ_AFTER_SQL, toLoggedEvent } from './read.js';
 
 /**
  * Saves the checkpoint and reads the batch after it in one round trip: the read that follows a
@@ -71,11 +64,11 @@ export type OutboxRelayOptions = PostgresConnection & {
  *   and a standby takes over. The leader reads, LISTENs and checkpoints on that same connection, so a
  *   relay that lost its session cannot move the checkpoint any more.
  * - **In log order, at least once, deduplicated.** It reads after its checkpoint in commit order
- *   (the same safe read as `readAll`), awaits `publish` for each event in turn, then advances the
- *   checkpoint to the last published event — in the same round trip as the next read, committed
- *   without waiting for the WAL flush (on stop, at once). A crash before that republishes the batch;
- *   the broker drops the repeats by event id (JetStream's duplicate window must cover the time a
- *   relay takes to come back).
+ *   (the same safe read as `readAll`), publishes a window of events at once, each chained to the one
+ *   before (see `publish`), then advances the checkpoint to the last published event — in the same
+ *   round trip as the next read, committed without waiting for the WAL flush (on stop, at once). A
+ *   crash before that republishes the batch; the broker drops the repeats by event id (JetStream's
+ *   duplicate window must cover the time a relay takes to come back).
  * - **Woken** by LISTEN `lxr_events`, polling every `pollIntervalMs` as a fallback; on start, and
  *   after reconnecting, it catches up from the checkpoint.
  * - **Self-healing.** A lost connection (PostgreSQL restarting) or a failed publish is logged and
@@ -84,7 +77,7 @@ export type OutboxRelayOptions = PostgresConnection & {
  * @example
  * const relay = createOutboxRelay({
  *   connectionString,
- *   publish: (e) => js.publish(subjectOf(e), encode(e), { msgID: e.metadata.eventId }).then(() => {}),
+ *   publish: (event, chaining) => bus.publish(event, chaining), // @lxr/bus: msgID, expect.lastMsgID
  *   logger,
  * });
  * await relay.start(); // … await relay.stop() on shutdown
@@ -114,7 +107,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const wake = createSignal();
   let stopping = false;
-  let stopped = false;
   let wakeStopped: () => void = () => {};
   const stoppedPromise = new Promise<void>((resolve) => (wakeStopped = resolve));
   let loop: Promise<void> | undefined;
@@ -125,6 +117,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pause = (ms: number) =>
     Promise.race([new Promise<void>((r) => setTimeout(r, ms).unref()), stoppedPromise]);
 
+  /** The relay's checkpoint, created at the start of the log on first use. */
   async function loadCheckpoint(client: pg.ClientBase): Promise<LogCursor> {
     await client.query(
       'insert into lxr_events.outbox_checkpoints (name) values ($1) on conflict (name) do nothing',
@@ -134,8 +127,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       'select transaction_id::text as transaction_id, position::text as position from lxr_events.outbox_checkpoints where name = $1',
       [name],
     );
-    const row = rows[0];
-    return row ? { transactionId: row.transaction_id, position: Number(row.position) } : LOG_START;
+    const row = rows[0]!;
+    return { transactionId: row.transaction_id, position: Number(row.position) };
   }
 
   async function saveCheckpoint(client: pg.ClientBase, cursor: LogCursor): Promise<void> {
@@ -283,7 +276,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (leader) logger.info({ relay: name }, 'outbox relay gave up leadership');
         leader = false;
         // Ending the session releases the advisory lock.
-        await conn?.release(broken ?? (stopping ? undefined : new Error('relay session reset')));
+        await conn?.release();
       }
       if (!stopping) {
         await pause(delay);
@@ -300,12 +293,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       return published;
     },
     async start() {
-      if (stopped) throw new EventStoreClosedError(`outbox relay "${name}"`);
+      if (stopping) throw new EventStoreClosedError(`outbox relay "${name}"`);
       loop ??= run();
     },
     async stop() {
       stopping = true;
-      stopped = true;
       wakeStopped();
       wake.notify();
       await loop;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type PostgresServer, startPostgres } from '@lxr/testkit';
-import { NO_MIGRATIONS, sql } from 'kysely';
+import { type Migration, NO_MIGRATIONS, sql } from 'kysely';
 import pg from 'pg';
-import { WrongExpectedVersionError } from '../errors.js';
+import { MigrationError, WrongExpectedVersionError } from '../errors.js';
 import { eventStoreContract } from '../event-store.contract.js';
-import { createEventStoreMigrator } from './migrator.js';
+import { createEventStoreMigrator, migrateSchema } from './migrator.js';
 import { createPostgresEventStore } from './postgres-event-store.js';
 
 let server: PostgresServer;
@@ -228,7 +228,8 @@ describe('PostgreSQL event store', () => {
     );
   });
 
-  test('appends notify lxr_events in their transaction', async (t) => {
+  // Without the NOTIFY, `woken` never resolves: the timeout turns that into a failure, not a hang.
+  test('appends notify lxr_events in their transaction', { timeout: 10_000 }, async (t) => {
     const store = createPostgresEventStore({ connectionString: server.url });
     t.after(() => store.close());
     let wakes = 0;
@@ -302,5 +303,38 @@ describe('PostgreSQL event store', () => {
     const applied = await migrator.getMigrations();
     assert.ok(applied.length === 2 && applied.every((m) => m.executedAt !== undefined));
     await store.append('after-remigration', 'no-stream', [{ type: 'X', data: 1, correlationId: 'c' }]);
+  });
+
+  test("migrateSchema keeps another package's migrations in its own schema and names a failed one", async (t) => {
+    const store = createPostgresEventStore({ connectionString: server.url });
+    t.after(() => store.close());
+    const things: Migration = {
+      async up(db) {
+        await db.schema.withSchema('other_pkg').createTable('things').addColumn('id', 'integer').execute();
+      },
+    };
+    const set = { schema: 'other_pkg', migrations: { '20261201000000-things': things } };
+    await Promise.all([migrateSchema(store.db, set), migrateSchema(store.db, set)]);
+    const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables
+      where table_schema = 'other_pkg' order by table_name`.execute(store.db);
+    assert.deepEqual(
+      tables.rows.map((r) => r.table_name),
+      ['migration_lock', 'migrations', 'things'],
+    );
+
+    const broken: Migration = {
+      async up(db) {
+        await sql`select no_such_column from other_pkg.things`.execute(db);
+      },
+    };
+    const error = await migrateSchema(store.db, {
+      schema: 'other_pkg',
+      migrations: { ...set.migrations, '20261201000100-broken': broken },
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof MigrationError, String(error));
+    assert.equal(error.code, 'EVENT_STORE_MIGRATION_FAILED');
+    assert.deepEqual([error.schema, error.migration], ['other_pkg', '20261201000100-broken']);
+    assert.match(error.message, /20261201000100-broken.*other_pkg/);
+    assert.ok(error.cause instanceof Error);
   });
 });

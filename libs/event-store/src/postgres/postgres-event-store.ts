@@ -17,7 +17,7 @@ import { openPool, type PostgresConnection } from './connection.js';
 import type { Database } from './database.js';
 import { migrateEventStore } from './migrator.js';
 import { type AppendNotifications, createAppendNotifications } from './notifications.js';
-import { cursorAt, readAfter, toRecordedEvent } from './read.js';
+import { currentStreamVersion, readAfterPosition, readStreamEvents } from './read.js';
 
 /** The database of {@link createPostgresEventStore}, and its tuning. */
 export type PostgresEventStoreOptions = PostgresConnection & {
@@ -94,44 +94,15 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     appendMany,
     async readStream(stream: string, options: ReadStreamOptions = {}) {
       ensureOpen();
-      let query = db
-        .selectFrom('lxr_events.events')
-        .select((eb) => [
-          eb.cast<string>('position', 'text').as('position'),
-          eb.cast<string>('transaction_id', 'text').as('transaction_id'),
-          eb.cast<string>('event_id', 'text').as('event_id'),
-          'stream',
-          'stream_version',
-          'type',
-          'schema_version',
-          'data',
-          'correlation_id',
-          'causation_id',
-          'traceparent',
-          'tracestate',
-          'recorded_at',
-        ])
-        .where('stream', '=', stream)
-        .where('stream_version', '>=', options.fromVersion ?? 1)
-        .orderBy('stream_version');
-      if (options.limit !== undefined) query = query.limit(options.limit);
-      return (await query.execute()).map(toRecordedEvent);
+      return readStreamEvents(pool, stream, options.fromVersion ?? 1, options.limit);
     },
     async streamVersion(stream: string) {
       ensureOpen();
-      const row = await db
-        .selectFrom('lxr_events.events')
-        .select('stream_version')
-        .where('stream', '=', stream)
-        .orderBy('stream_version', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return row?.stream_version ?? 0;
+      return currentStreamVersion(pool, stream);
     },
     async readAll(options: ReadAllOptions = {}) {
       ensureOpen();
-      const cursor = await cursorAt(db, options.after ?? 0);
-      return (await readAfter(db, cursor, options.limit)).map((e) => e.event);
+      return readAfterPosition(db, options.after ?? 0, options.limit);
     },
     async close() {
       if (closed) return;

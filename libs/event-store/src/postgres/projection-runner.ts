@@ -55,12 +55,11 @@ export function createProjectionRunner<DB>(options: ProjectionRunnerOptions<DB>)
   const runBatch = (projection: Projection<DB>, rebuild: boolean): Promise<number> =>
     db.transaction().execute(async (trx) => {
       const t = trx as unknown as Transaction<Database>;
-      await sql`select pg_advisory_xact_lock(${PROJECTION_LOCK_NAMESPACE}, hashtext(${projection.name}))`.execute(
-        t,
-      );
       // A crash may lose the last batches, but read model and checkpoint together (they share this
-      // transaction), and they are replayed from the log: no need to wait for the WAL flush.
-      await sql`set local synchronous_commit = off`.execute(t);
+      // transaction), and they are replayed from the log: no need to wait for the WAL flush. The
+      // checkpoint is read by the next statement: this one's snapshot predates the lock wait.
+      await sql`select pg_advisory_xact_lock(${PROJECTION_LOCK_NAMESPACE}, hashtext(${projection.name})),
+        set_config('synchronous_commit', 'off', true)`.execute(t);
       const checkpoint = await t
         .selectFrom('lxr_events.projection_checkpoints')
         .select((eb) => [

@@ -29,16 +29,33 @@ const COLUMNS = `position::text as position, transaction_id::text as transaction
 /**
  * The safe read: only rows of transactions older than every transaction still running
  * (`pg_snapshot_xmin`), so no row can later appear before the cursor, in commit order.
- * Parameters: cursor transaction id, cursor position, limit (null = all).
  */
-export const READ_AFTER_SQL = `select ${COLUMNS} from lxr_events.events e
-where (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+const readAfterSql = (cursor: string, limit: string) => `select ${COLUMNS} from lxr_events.events e
+where (e.transaction_id, e.position) > ${cursor}
   and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 order by e.transaction_id, e.position -- qualified: the output columns of the same names are text
-limit $3`;
+limit ${limit}`;
+
+/** The safe read after a cursor. Parameters: cursor transaction id, cursor position, limit (null = all). */
+export const READ_AFTER_SQL = readAfterSql('($1::xid8, $2::bigint)', '$3');
+
+/**
+ * The safe read after a public position, its transaction id looked up in the same statement; a
+ * position no event has compares as null and reads nothing. Parameters: position, limit (null = all).
+ */
+const READ_AFTER_POSITION_SQL = readAfterSql(
+  '((select c.transaction_id from lxr_events.events c where c.position = $1), $1::bigint)',
+  '$2',
+);
 
 /** Events by id, for recognising a retried append. Parameter: uuid[]. */
 export const EVENTS_BY_ID_SQL = `select ${COLUMNS} from lxr_events.events where event_id = any($1::uuid[])`;
+
+const READ_STREAM_SQL = `select ${COLUMNS} from lxr_events.events
+where stream = $1 and stream_version >= $2 order by stream_version limit $3`;
+
+const STREAM_VERSION_SQL =
+  'select coalesce(max(stream_version), 0) as version from lxr_events.events where stream = $1';
 
 /** The row shape of the queries above. */
 export interface EventRow {
@@ -96,31 +113,51 @@ export async function readAfter(db: QueryRunner, cursor: LogCursor, limit?: numb
   return rows.map(toLoggedEvent);
 }
 
-/** The same read on a raw pg client, as a named prepared statement. */
-export async function readAfterWithClient(
-  client: pg.ClientBase,
-  cursor: LogCursor,
-  limit: number,
-): Promise<LoggedEvent[]> {
-  const { rows } = await client.query<EventRow>({
-    name: 'lxr_events_read_after',
-    text: READ_AFTER_SQL,
-    values: [cursor.transactionId, cursor.position, limit],
-  });
-  return rows.map(toLoggedEvent);
+/**
+ * Reads up to `limit` events after the public position `after` (0 = the start), in commit order.
+ * Throws {@link UnknownPositionError} when no event has that position.
+ */
+export async function readAfterPosition(
+  db: QueryRunner,
+  after: number,
+  limit?: number,
+): Promise<RecordedEvent[]> {
+  if (after === 0) return (await readAfter(db, LOG_START, limit)).map((e) => e.event);
+  if (!Number.isSafeInteger(after) || after < 0) throw new UnknownPositionError(after);
+  const { rows } = await db.executeQuery<EventRow>(
+    CompiledQuery.raw(READ_AFTER_POSITION_SQL, [after, limit ?? null]),
+  );
+  // Nothing read: caught up, or no event has that position. Only then is the look-up worth a query.
+  if (rows.length === 0) {
+    const known = await db.executeQuery(
+      CompiledQuery.raw('select 1 from lxr_events.events where position = $1', [after]),
+    );
+    if (known.rows.length === 0) throw new UnknownPositionError(after);
+  }
+  return rows.map(toRecordedEvent);
 }
 
-/** The cursor at a public position: 0 is the start; a position with no event throws. */
-export async function cursorAt(db: QueryRunner, position: number): Promise<LogCursor> {
-  if (position === 0) return LOG_START;
-  if (!Number.isSafeInteger(position) || position < 0) throw new UnknownPositionError(position);
-  const { rows } = await db.executeQuery<{ transaction_id: string }>(
-    CompiledQuery.raw(
-      'select transaction_id::text as transaction_id from lxr_events.events where position = $1',
-      [position],
-    ),
-  );
-  const row = rows[0];
-  if (!row) throw new UnknownPositionError(position);
-  return { transactionId: row.transaction_id, position };
+/** One stream's events from `fromVersion` on, in version order (`limit` undefined = all). */
+export async function readStreamEvents(
+  pool: pg.Pool,
+  stream: string,
+  fromVersion: number,
+  limit: number | undefined,
+): Promise<RecordedEvent[]> {
+  const { rows } = await pool.query<EventRow>({
+    name: 'lxr_events_read_stream',
+    text: READ_STREAM_SQL,
+    values: [stream, fromVersion, limit ?? null],
+  });
+  return rows.map(toRecordedEvent);
+}
+
+/** A stream's current version: 0 when it has no events. */
+export async function currentStreamVersion(pool: pg.Pool, stream: string): Promise<number> {
+  const { rows } = await pool.query<{ version: number }>({
+    name: 'lxr_events_stream_version',
+    text: STREAM_VERSION_SQL,
+    values: [stream],
+  });
+  return rows[0]?.version ?? 0;
 }

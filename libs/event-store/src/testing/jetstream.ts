@@ -2,30 +2,31 @@
  * JetStream helpers for this package's integration tests (not part of the public API): the
  * publisher an outbox relay is given in production looks like `jetStreamPublisher`.
  */
-import { eventSubject, isKnownEventType, type RecordedEvent } from '@lxr/events';
 import {
-  type JetStreamClient,
-  type JetStreamManager,
-  type JetStreamPublishOptions,
-  JSONCodec,
-  nanos,
-} from 'nats';
+  EVENT_SUBJECT_PREFIX,
+  EVENTS_STREAM,
+  eventSubject,
+  isKnownEventType,
+  type RecordedEvent,
+} from '@lxr/events';
+import { type JetStreamClient, type JetStreamManager, JSONCodec, nanos } from 'nats';
 import type { PublishChaining } from '../postgres/outbox-relay.js';
 
-export const TEST_STREAM = 'LXR_EVENTS';
 const codec = JSONCodec<RecordedEvent>();
 
 /** `lxr.events.<context>.<Type>` for catalogued types, `lxr.events.test.<Type>` for test events. */
-export function subjectOf(event: RecordedEvent): string {
-  return isKnownEventType(event.type) ? eventSubject(event.type) : `lxr.events.test.${event.type}`;
+function subjectOf(event: RecordedEvent): string {
+  return isKnownEventType(event.type)
+    ? eventSubject(event.type)
+    : `${EVENT_SUBJECT_PREFIX}.test.${event.type}`;
 }
 
 /** (Re)creates the events stream with a duplicate window, empty. */
 export async function resetEventsStream(jsm: JetStreamManager, duplicateWindowMs = 120_000): Promise<void> {
-  await jsm.streams.delete(TEST_STREAM).catch(() => false);
+  await jsm.streams.delete(EVENTS_STREAM).catch(() => false);
   await jsm.streams.add({
-    name: TEST_STREAM,
-    subjects: ['lxr.events.>'],
+    name: EVENTS_STREAM,
+    subjects: [`${EVENT_SUBJECT_PREFIX}.>`],
     duplicate_window: nanos(duplicateWindowMs),
   });
 }
@@ -41,23 +42,15 @@ export function jetStreamPublisher(js: JetStreamClient): {
   let duplicates = 0;
   return {
     async publish(event, chaining) {
-      const ack = await js.publish(subjectOf(event), codec.encode(event), publishOptions(event, chaining));
+      const ack = await js.publish(subjectOf(event), codec.encode(event), {
+        msgID: event.metadata.eventId,
+        ...(chaining.expectLastEventId ? { expect: { lastMsgID: chaining.expectLastEventId } } : {}),
+      });
       if (ack.duplicate) duplicates++;
     },
     get duplicates() {
       return duplicates;
     },
-  };
-}
-
-/** JetStream publish options for a relayed event: dedup by event id, chained to the previous one. */
-export function publishOptions(
-  event: RecordedEvent,
-  chaining: PublishChaining,
-): Partial<JetStreamPublishOptions> {
-  return {
-    msgID: event.metadata.eventId,
-    ...(chaining.expectLastEventId ? { expect: { lastMsgID: chaining.expectLastEventId } } : {}),
   };
 }
 
@@ -81,7 +74,7 @@ export async function subscribeAll(
   until(count: number, timeoutMs: number): Promise<Received[]>;
   stop(): Promise<void>;
 }> {
-  const consumer = await js.consumers.get(TEST_STREAM);
+  const consumer = await js.consumers.get(EVENTS_STREAM);
   const messages = await consumer.consume();
   const received: Received[] = [];
   let waiter: { count: number; resolve: () => void } | undefined;
@@ -125,5 +118,5 @@ export async function subscribeAll(
 
 /** How many messages the events stream holds. */
 export async function streamMessages(jsm: JetStreamManager): Promise<number> {
-  return (await jsm.streams.info(TEST_STREAM)).state.messages;
+  return (await jsm.streams.info(EVENTS_STREAM)).state.messages;
 }
