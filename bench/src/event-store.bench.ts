@@ -1,31 +1,49 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { connectBus, type NatsBus } from '@lxr/bus';
 import {
   createOutboxRelay,
   createPostgresEventStore,
   type PostgresEventStore,
   RECOMMENDED_POSTGRES_SETTINGS,
 } from '@lxr/event-store';
-import { eventSubject, isKnownEventType, type NewEvent, type RecordedEvent, uuidv7 } from '@lxr/events';
+import { EVENTS_STREAM, type EventData, type NewEvent, uuidv7 } from '@lxr/events';
 import { type NatsServer, type PostgresServer, startNats, startPostgres } from '@lxr/testkit';
-import { connect, JSONCodec, nanos } from 'nats';
 import { type BenchRow, type BenchSection, cpuMeter, formatInt, formatMs, quantile } from './bench.js';
 
 const THROUGHPUT_MS = Number(process.env['LXR_BENCH_THROUGHPUT_MS'] ?? 3_000);
 const LATENCY_MS = Number(process.env['LXR_BENCH_LATENCY_MS'] ?? 10_000);
+const DRAIN_EVENTS = Number(process.env['LXR_BENCH_DRAIN_EVENTS'] ?? 50_000);
 const LATENCY_RATE = 1_000;
 const THROUGHPUT_GOAL = 5_000;
+const P99_GOAL_MS = 10;
 /** `inline` runs the relay in the bench's process (and reports its stages); default: its own process. */
 const RELAY_INLINE = process.env['LXR_BENCH_RELAY'] === 'inline';
 
+/** A `ContainerRequested` of typical size: the bus publishes catalogued event types only. */
+function newEvent(i: number, eventId?: string): NewEvent {
+  const data: EventData<'ContainerRequested'> = {
+    containerId: 'be'.repeat(32),
+    name: `bench-${i}`,
+    image: 'golang:1.23',
+    node: 'node-1',
+    env: ['BENCH=1'],
+    labels: { app: 'bench', tier: 'x' },
+    ide: false,
+    resources: {},
+  };
+  return {
+    type: 'ContainerRequested',
+    data,
+    correlationId: 'bench',
+    ...(eventId === undefined ? {} : { eventId }),
+  };
+}
+
 /** The relay in a child process (`relay-process.ts`), as a service would run it. */
-function relayProcess(
-  pgUrl: string,
-  natsUrl: string,
-): { start(): Promise<void>; stop(): Promise<void>; published: number } {
+function relayProcess(pgUrl: string, natsUrl: string): { start(): Promise<void>; stop(): Promise<void> } {
   let child: ChildProcess | undefined;
   return {
-    published: Number.NaN,
     async start() {
       child = spawn(process.execPath, [fileURLToPath(new URL('./relay-process.js', import.meta.url))], {
         env: { ...process.env, LXR_BENCH_PG_URL: pgUrl, LXR_BENCH_NATS_URL: natsUrl },
@@ -44,19 +62,14 @@ function relayProcess(
     },
   };
 }
-const P99_GOAL_MS = 10;
 
-const codec = JSONCodec<RecordedEvent>();
-const subjectOf = (e: RecordedEvent) =>
-  isKnownEventType(e.type) ? eventSubject(e.type) : `lxr.events.bench.${e.type}`;
-
-function newEvent(i: number, eventId?: string): NewEvent {
-  return {
-    type: 'BenchEventRecorded',
-    data: { i, note: 'a payload of typical size for a lifecycle event', labels: { app: 'bench', tier: 'x' } },
-    correlationId: 'bench',
-    ...(eventId === undefined ? {} : { eventId }),
-  };
+/** The bus the bench measures through, its events stream (re)created empty. */
+async function busWithEmptyStream(natsUrl: string): Promise<NatsBus> {
+  const bus = await connectBus({ servers: natsUrl, name: 'bench' });
+  const jsm = await bus.connection.jetstreamManager();
+  await jsm.streams.delete(EVENTS_STREAM).catch(() => false);
+  await bus.ensureStreams();
+  return bus;
 }
 
 /** Appends as fast as `writers` concurrent writers can, each to its own stream, for `ms`. */
@@ -99,10 +112,7 @@ async function latency(
   ms: number,
   log: (l: string) => void,
 ) {
-  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
-  const js = nc.jetstream();
-  const jsm = await nc.jetstreamManager();
-  await jsm.streams.add({ name: 'LXR_EVENTS', subjects: ['lxr.events.>'], duplicate_window: nanos(120_000) });
+  const bus = await busWithEmptyStream(natsUrl);
   const sentAt = new Map<string, number>();
   const committedAt = new Map<string, number>();
   /** Per stage, for the events measured: commit → relay picks it up, publish → JetStream ack. */
@@ -114,10 +124,7 @@ async function latency(
         connectionString: pgUrl,
         publish: async (event, chaining) => {
           const t0 = performance.now();
-          await js.publish(subjectOf(event), codec.encode(event), {
-            msgID: event.metadata.eventId,
-            ...(chaining.expectLastEventId ? { expect: { lastMsgID: chaining.expectLastEventId } } : {}),
-          });
+          await bus.publish(event, chaining);
           const committed = committedAt.get(event.metadata.eventId);
           if (measuring && committed !== undefined) {
             pickup.push(t0 - committed);
@@ -128,7 +135,7 @@ async function latency(
     : relayProcess(pgUrl, natsUrl);
   const delivered: number[] = [];
   const appendLatencies: number[] = [];
-  const consumer = await js.consumers.get('LXR_EVENTS');
+  const consumer = await bus.jetstream.consumers.get(EVENTS_STREAM);
   const messages = await consumer.consume();
   const consuming = (async () => {
     for await (const m of messages) {
@@ -183,11 +190,9 @@ async function latency(
     await relay.stop();
     await messages.close();
     await consuming;
-    await nc.close();
+    await bus.close();
   }
 }
-
-const DRAIN_EVENTS = Number(process.env['LXR_BENCH_DRAIN_EVENTS'] ?? 50_000);
 
 /**
  * A backlog of `events` in the log, then the relay (in its own process) started: how fast it
@@ -208,21 +213,15 @@ async function drain(store: PostgresEventStore, natsUrl: string, pgUrl: string, 
     }),
   );
   const total = writers * perWriter;
-  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
+  const bus = await busWithEmptyStream(natsUrl);
   try {
-    const jsm = await nc.jetstreamManager();
-    await jsm.streams.delete('LXR_EVENTS').catch(() => {});
-    await jsm.streams.add({
-      name: 'LXR_EVENTS',
-      subjects: ['lxr.events.>'],
-      duplicate_window: nanos(120_000),
-    });
+    const jsm = await bus.connection.jetstreamManager();
     const relay = relayProcess(pgUrl, natsUrl);
     const cpu = cpuMeter();
     const started = performance.now();
     await relay.start();
     try {
-      while ((await jsm.streams.info('LXR_EVENTS')).state.messages < total) {
+      while ((await jsm.streams.info(EVENTS_STREAM)).state.messages < total) {
         await new Promise((r) => setTimeout(r, 20));
       }
     } finally {
@@ -230,7 +229,7 @@ async function drain(store: PostgresEventStore, natsUrl: string, pgUrl: string, 
     }
     return { total, eventsPerSecond: (total * 1000) / (performance.now() - started), machine: cpu.stop() };
   } finally {
-    await nc.close();
+    await bus.close();
   }
 }
 
@@ -253,9 +252,11 @@ export const eventStoreBench: BenchSection = {
     `Throughput: each writer appends to its own stream with a numeric expected version, ${THROUGHPUT_MS / 1000} s per row. ` +
     `Latency: ${LATENCY_RATE} events/s for ${LATENCY_MS / 1000} s (after a 1 s warm-up), one append per event, ` +
     'the outbox relay in its own process (as a service runs it; `LXR_BENCH_RELAY=inline` runs it in the bench ' +
-    'process and adds a breakdown) publishing with msgID, an ordered JetStream consumer in the bench process; ' +
-    'measured from the append call to delivery. Relay: a backlog appended first, then the time until JetStream ' +
-    'holds all of it (`LXR_BENCH_RELAY_WINDOW` sets the publish window). Sizes: `LXR_BENCH_THROUGHPUT_MS`, `LXR_BENCH_LATENCY_MS`, `LXR_BENCH_DRAIN_EVENTS`. ' +
+    'process and adds a breakdown) publishing `ContainerRequested` events through `@lxr/bus` (msgID = event id, ' +
+    'chained publishes), an ordered JetStream consumer in the bench process; measured from the append call ' +
+    'to delivery. Relay: a backlog appended first, then the time until JetStream holds all of it ' +
+    '(`LXR_BENCH_RELAY_WINDOW` sets the publish window). ' +
+    'Sizes: `LXR_BENCH_THROUGHPUT_MS`, `LXR_BENCH_LATENCY_MS`, `LXR_BENCH_DRAIN_EVENTS`. ' +
     'The machine (2 cores) is shared, so each row notes how busy it was.',
   async run(log) {
     let postgres: PostgresServer | undefined;
