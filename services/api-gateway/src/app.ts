@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import type { EventStore } from '@lxr/event-store';
+import type { AppendNotifications, EventStore } from '@lxr/event-store';
 import { newContainerId, uuidv7 } from '@lxr/events';
 import type { Tracer } from '@lxr/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -9,7 +9,6 @@ import { ContainerHandler } from './containers/container.handler.js';
 import { containerRoutes } from './containers/containers.routes.js';
 import { generateContainerName } from './domain/names.js';
 import { eventRoutes } from './events/events.routes.js';
-import { createLogSignal, type LogSignal } from './events/log-signal.js';
 import type { SseWriter } from './events/sse-writer.js';
 import { bearerAuth } from './http/auth.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
@@ -27,8 +26,12 @@ export interface GatewayDeps {
   /** The bearer token every request under /v1 and the docs must carry. */
   readonly token: string;
   readonly ids?: { readonly containerId?: () => string; readonly name?: () => string };
-  /** Rung after each append; give the same signal to whatever else learns of new events. */
-  readonly signal?: LogSignal;
+  /**
+   * Wakes the SSE streams after any append to the log, whoever made it: the PostgreSQL store's
+   * LISTEN/NOTIFY in `main.ts`, the in-memory store's `onAppend` in tests. Without it the streams
+   * only poll.
+   */
+  readonly appends?: AppendNotifications;
   readonly metrics?: GatewayMetrics;
   readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
   /** A pino logger, or false for none (the default, for tests). */
@@ -56,7 +59,6 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   installProblemHandlers(app);
 
   const metrics = deps.metrics ?? createGatewayMetrics();
-  const signal = deps.signal ?? createLogSignal();
   const auth = bearerAuth(deps.token);
   const streams = new Set<SseWriter>();
   app.addHook('preClose', async () => {
@@ -101,7 +103,6 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     newName: deps.ids?.name ?? (() => generateContainerName()),
     onAppended(events) {
       for (const event of events) metrics.eventsAppended.inc({ type: event.type });
-      signal.ring();
     },
   });
   await app.register(
@@ -111,12 +112,12 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         handler,
         readModel: deps.readModel,
         store: deps.store,
-        ...(deps.tracer ? { tracer: deps.tracer } : {}),
+        tracer: deps.tracer,
       });
       await v1.register(eventRoutes, {
         store: deps.store,
         readModel: deps.readModel,
-        signal,
+        appends: deps.appends,
         streams,
         ...deps.sse,
       });

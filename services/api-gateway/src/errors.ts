@@ -1,3 +1,6 @@
+import type { Static } from '@sinclair/typebox';
+import type { ProblemFieldError } from './http/schemas.js';
+
 /**
  * Every error the gateway answers with, by stable code. The HTTP status, title and description
  * live here and only here; the error handler (`http/problem.ts`) turns a {@link GatewayError}
@@ -149,15 +152,8 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   },
 };
 
-/** One field at fault in a request. */
-export interface FieldError {
-  /** JSON pointer into the part named by `in`, e.g. `/resources/cpus`; `` for the whole part. */
-  readonly pointer: string;
-  /** The field as a dotted path, e.g. `resources.cpus`; `` for the whole part. */
-  readonly field: string;
-  readonly in?: 'body' | 'querystring' | 'params' | 'headers';
-  readonly message: string;
-}
+/** One field at fault in a request, as the problem's `errors` lists it. */
+export type FieldError = Static<typeof ProblemFieldError>;
 
 /** An error with a stable code that the boundary turns into problem+json. */
 export class GatewayError extends Error {

@@ -5,7 +5,6 @@ import { ApiError, createClient, type LxrClient } from '@lxr/client';
 import { type PostgresServer, startPostgres } from '@lxr/testkit';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { createLogSignal } from './events/log-signal.js';
 import { staticNodeDirectory } from './nodes/node-directory.js';
 import { type GatewayDatabaseFixture, gatewayDatabase } from './testing/postgres.js';
 import { liveNode, TEST_TOKEN } from './testing/test-app.js';
@@ -20,14 +19,12 @@ let url: string;
 before(async () => {
   server = await startPostgres({ fsync: false });
   fixture = await gatewayDatabase(server);
-  const signal = createLogSignal();
-  fixture.store.notifications.subscribe(() => signal.ring());
   app = await buildApp({
     store: fixture.store,
     readModel: fixture.readModel,
     nodes: staticNodeDirectory([liveNode('node-1')]),
     token: TEST_TOKEN,
-    signal,
+    appends: fixture.store.notifications,
     readiness: { postgres: async () => void (await fixture.store.pool.query('select 1')) },
     sse: { heartbeatMs: 1_000, pollMs: 5_000 },
   });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApiError, createClient } from '@lxr/client';
+import { ApiError, createClient, readToken } from '@lxr/client';
 import { EVENTS_STREAM } from '@lxr/events';
 import { type Heartbeat, startHeartbeat } from '@lxr/service-kit';
 import { freePort, type NatsServer, type PostgresServer, startNats, startPostgres } from '@lxr/testkit';
@@ -74,8 +74,7 @@ describe('api-gateway main', () => {
   });
 
   it('answers 503 without a node agent, then creates on the one that heartbeats, and relays to JetStream', async () => {
-    const token = (await readFile(path.join(home, 'api-token'), 'utf8')).trim();
-    const client = createClient({ url, token });
+    const client = createClient({ url, token: await readToken(home, {}) });
     await assert.rejects(
       client.containers.create({ image: 'busybox' }),
       (e: unknown) => e instanceof ApiError && e.status === 503 && /no node agent is running/.test(e.message),

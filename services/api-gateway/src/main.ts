@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createOutboxRelay, createPostgresEventStore } from '@lxr/event-store';
 import { field, runService } from '@lxr/service-kit';
 import { buildApp } from './app.js';
-import { createLogSignal } from './events/log-signal.js';
 import { ensureApiToken } from './http/api-token.js';
 import { createGatewayMetrics } from './http/metrics.js';
 import { natsNodeDirectory } from './nodes/nats-node-directory.js';
@@ -51,10 +50,6 @@ await runService({
     await relay.start();
     onStop('outbox relay', () => relay.stop());
 
-    // SSE streams wake on any append to the log, whoever made it.
-    const signal = createLogSignal();
-    store.notifications.subscribe(() => signal.ring());
-
     const postgres = async () => {
       await store.pool.query('select 1');
     };
@@ -67,7 +62,8 @@ await runService({
       readModel: createPostgresContainersReadModel(db, runner),
       nodes: natsNodeDirectory(nats),
       token,
-      signal,
+      // SSE streams wake on any append to the log, whoever made it.
+      appends: store.notifications,
       metrics: createGatewayMetrics({ processMetrics: true }),
       readiness: { postgres, nats: natsCheck },
       logger: logger.child({ component: 'http' }),

@@ -11,7 +11,6 @@ import {
 } from '@lxr/events';
 import {
   type ContainerDecidedEvent,
-  type ContainerRequest,
   type ContainerSpec,
   type ContainerState,
   decide,
@@ -32,7 +31,7 @@ export interface ContainerHandlerDeps {
   readonly nodes: NodeDirectory;
   readonly newContainerId: () => string;
   readonly newName: () => string;
-  /** Called with what was appended, e.g. to count it and wake the event stream. */
+  /** Called with what was appended, e.g. to count it. */
   readonly onAppended?: (events: readonly RecordedEvent[]) => void;
   /** Attempts when another writer moved a stream between our read and our append; default 5. */
   readonly maxAttempts?: number;
@@ -50,8 +49,7 @@ export interface RequestContext {
 export interface CreateOutcome {
   /** True when an earlier request with the same Idempotency-Key had already created it. */
   readonly replayed: boolean;
-  readonly request: ContainerRequest;
-  /** The recorded `ContainerRequested`: its timestamp is the creation time. */
+  /** The recorded `ContainerRequested`: the container as asked for; its timestamp is the creation time. */
   readonly recorded: RecordedEvent;
 }
 
@@ -60,34 +58,44 @@ const NAME_TYPES = new Set<string>(['ContainerNameReserved', 'ContainerNameRelea
 /** How many generated names to try before giving up (there are ~15,000). */
 const GENERATED_NAME_ATTEMPTS = 10;
 
-interface Loaded<S> {
-  readonly state: S;
-  readonly version: number;
-  readonly requested?: RecordedEvent;
+/**
+ * Folds a stream with `evolve`, from `initial`; events of other types than `types` are someone
+ * else's facts about the same thing and are passed by.
+ */
+async function load<S, E>(
+  store: EventStore,
+  stream: string,
+  types: ReadonlySet<string>,
+  evolve: (state: S, event: E) => S,
+  initial: S,
+): Promise<{ state: S; version: number; events: readonly RecordedEvent[] }> {
+  const events = await store.readStream(stream);
+  let state = initial;
+  for (const event of events) if (types.has(event.type)) state = evolve(state, event as unknown as E);
+  return { state, version: events.at(-1)?.metadata.streamVersion ?? 0, events };
 }
 
-/** Folds a container stream; events of types this decider does not know are someone else's facts. */
-async function loadContainer(store: EventStore, containerId: string): Promise<Loaded<ContainerState>> {
-  const events = await store.readStream(containerStream(containerId));
-  let state = initialContainerState;
-  let requested: RecordedEvent | undefined;
-  for (const event of events) {
-    if (!CONTAINER_TYPES.has(event.type)) continue;
-    state = evolve(state, event as unknown as ContainerEvent);
-    if (event.type === 'ContainerRequested') requested = event;
-  }
-  const version = events.at(-1)?.metadata.streamVersion ?? 0;
-  return requested ? { state, version, requested } : { state, version };
-}
+const loadContainer = (store: EventStore, containerId: string) =>
+  load<ContainerState, ContainerEvent>(
+    store,
+    containerStream(containerId),
+    CONTAINER_TYPES,
+    evolve,
+    initialContainerState,
+  );
 
-async function loadName(store: EventStore, name: string): Promise<Loaded<NameState>> {
-  const events = await store.readStream(containerNameStream(name));
-  let state = initialNameState;
-  for (const event of events) {
-    if (NAME_TYPES.has(event.type)) state = evolveName(state, event as unknown as ContainerNameEvent);
-  }
-  return { state, version: events.at(-1)?.metadata.streamVersion ?? 0 };
-}
+const loadName = (store: EventStore, name: string) =>
+  load<NameState, ContainerNameEvent>(
+    store,
+    containerNameStream(name),
+    NAME_TYPES,
+    evolveName,
+    initialNameState,
+  );
+
+/** The `ContainerRequested` among `events`; the caller knows there is one. */
+const requested = (events: readonly RecordedEvent[]): RecordedEvent =>
+  events.findLast((e) => e.type === 'ContainerRequested')!;
 
 /** The request with defaults applied; what an idempotent retry must repeat exactly. */
 function normalise(body: CreateContainerBody) {
@@ -158,15 +166,15 @@ export class ContainerHandler {
           if (retryName) continue;
           throw error;
         }
-        if (events.length === 0 && container.state.status === 'requested' && container.requested) {
-          return { replayed: true, request: container.state.request, recorded: container.requested };
+        if (events.length === 0) {
+          // A replay: the container was created by an earlier request with this Idempotency-Key.
+          return { replayed: true, recorded: requested(container.events) };
         }
         const results = await this.#append(context, containerId, events, {
           container: container.version,
           name: nameStream.version,
         });
-        const recorded = results.find((e) => e.type === 'ContainerRequested')!;
-        return { replayed: false, request: recorded.data as ContainerRequest, recorded };
+        return { replayed: false, recorded: requested(results) };
       }
     });
   }

@@ -4,21 +4,21 @@ import { createInMemoryEventStore } from '@lxr/event-store';
 import { containerIdForIdempotencyKey, type RecordedEvent } from '@lxr/events';
 import { createRecordingTracer } from '@lxr/telemetry/testing';
 import { staticNodeDirectory } from '../nodes/node-directory.js';
-import { createTestApp, liveNode } from '../testing/test-app.js';
+import { createTestApp, liveNode, type TestApp } from '../testing/test-app.js';
 
-const json = (body: object) => ({ payload: body });
+/** How many containers the log records as requested. */
+const requestedCount = async (t: TestApp) =>
+  (await t.log()).filter((e) => e.type === 'ContainerRequested').length;
 
 describe('containers routes', () => {
   it('records its events in the trace of the request: a creation is one trace', async () => {
     const recording = createRecordingTracer();
     const t = await createTestApp({ tracer: recording.tracer });
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const created = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
-      ...json({ name: 'traced', image: 'golang' }),
-    });
+    const created = await t.create(
+      { name: 'traced', image: 'golang' },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
     assert.equal(created.statusCode, 201, created.body);
     const [span] = recording.spans();
     assert.equal(span?.name, 'POST /v1/containers');
@@ -36,11 +36,7 @@ describe('containers routes', () => {
 
   it('creates, lists, gets and removes a container', async () => {
     const t = await createTestApp();
-    const created = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ name: 'goCon', image: 'golang' }),
-    });
+    const created = await t.create({ name: 'goCon', image: 'golang' });
     assert.equal(created.statusCode, 201, created.body);
     const container = created.json();
     assert.match(container.id, /^[0-9a-f]{64}$/);
@@ -84,10 +80,12 @@ describe('containers routes', () => {
 
   it('generates a docker-style name and fills in the defaults', async () => {
     const t = await createTestApp();
-    const res = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ image: 'busybox', command: ['sleep', '1'], env: ['A=1'], labels: { team: 'x' }, ide: false }),
+    const res = await t.create({
+      image: 'busybox',
+      command: ['sleep', '1'],
+      env: ['A=1'],
+      labels: { team: 'x' },
+      ide: false,
     });
     assert.equal(res.statusCode, 201, res.body);
     const c = res.json();
@@ -101,13 +99,9 @@ describe('containers routes', () => {
 
   it('refuses a taken name with 409 and appends nothing', async () => {
     const t = await createTestApp();
-    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
+    await t.create({ name: 'web', image: 'nginx' });
     const before = (await t.log()).length;
-    const res = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ name: 'web', image: 'redis' }),
-    });
+    const res = await t.create({ name: 'web', image: 'redis' });
     assert.equal(res.statusCode, 409);
     assert.equal(res.json().code, 'CONTAINER_NAME_TAKEN');
     assert.equal(res.json().errors[0].pointer, '/name');
@@ -116,78 +110,55 @@ describe('containers routes', () => {
 
   it('lets a name be reused once its container is removed', async () => {
     const t = await createTestApp();
-    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'web', image: 'nginx' }) });
+    await t.create({ name: 'web', image: 'nginx' });
     await t.request({ method: 'DELETE', url: '/v1/containers/web' });
-    const res = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ name: 'web', image: 'nginx' }),
-    });
+    const res = await t.create({ name: 'web', image: 'nginx' });
     assert.equal(res.statusCode, 201, res.body);
   });
 
   it('gives one name to one of many concurrent creates', async () => {
     const t = await createTestApp();
     const results = await Promise.all(
-      Array.from({ length: 8 }, () =>
-        t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'race', image: 'x' }) }),
-      ),
+      Array.from({ length: 8 }, () => t.create({ name: 'race', image: 'x' })),
     );
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
-    assert.equal((await t.log()).filter((e) => e.type === 'ContainerRequested').length, 1);
+    assert.equal(await requestedCount(t), 1);
   });
 
   it('replays an idempotent create and refuses the key with another body', async () => {
     const t = await createTestApp();
     const headers = { 'idempotency-key': 'req-42' };
     const body = { image: 'golang', labels: { a: 'b' } };
-    const first = await t.request({ method: 'POST', url: '/v1/containers', headers, ...json(body) });
+    const first = await t.create(body, headers);
     assert.equal(first.statusCode, 201, first.body);
     assert.equal(first.json().id, containerIdForIdempotencyKey('req-42'));
     // The same request, with its defaults spelt out and its keys in another order.
-    const replay = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      headers,
-      ...json({ labels: { a: 'b' }, ide: true, image: 'golang' }),
-    });
+    const replay = await t.create({ labels: { a: 'b' }, ide: true, image: 'golang' }, headers);
     assert.equal(replay.statusCode, 200, replay.body);
     assert.equal(replay.headers['idempotent-replayed'], 'true');
     assert.equal(replay.json().id, first.json().id);
     assert.equal(replay.json().name, first.json().name, 'the generated name is not generated again');
     const before = (await t.log()).length;
-    const mismatch = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      headers,
-      ...json({ image: 'rust' }),
-    });
+    const mismatch = await t.create({ image: 'rust' }, headers);
     assert.equal(mismatch.statusCode, 422);
     assert.equal(mismatch.json().code, 'IDEMPOTENCY_KEY_MISMATCH');
     assert.equal((await t.log()).length, before);
-    assert.equal((await t.log()).filter((e) => e.type === 'ContainerRequested').length, 1);
+    assert.equal(await requestedCount(t), 1);
   });
 
   it('answers concurrent retries of one idempotent create with one container', async () => {
     const t = await createTestApp();
     const results = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        t.request({
-          method: 'POST',
-          url: '/v1/containers',
-          headers: { 'idempotency-key': 'k' },
-          ...json({ image: 'x' }),
-        }),
-      ),
+      Array.from({ length: 5 }, () => t.create({ image: 'x' }, { 'idempotency-key': 'k' })),
     );
     assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 200, 200, 200, 201]);
     assert.equal(new Set(results.map((r) => r.json().id)).size, 1);
-    assert.equal((await t.log()).filter((e) => e.type === 'ContainerRequested').length, 1);
+    assert.equal(await requestedCount(t), 1);
   });
 
   it('answers 503 naming the missing node agent when none is alive', async () => {
     const t = await createTestApp({ nodes: staticNodeDirectory([{ ...liveNode('n'), alive: false }]) });
-    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    const res = await t.create({ image: 'x' });
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().code, 'NO_NODE_AVAILABLE');
     assert.match(res.json().detail, /no node agent is running/);
@@ -197,31 +168,19 @@ describe('containers routes', () => {
   it('places on the requested node, and refuses a dead one', async () => {
     const nodes = staticNodeDirectory([liveNode('a'), liveNode('b'), { ...liveNode('c'), alive: false }]);
     const t = await createTestApp({ nodes });
-    const res = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ image: 'x', node: 'b' }),
-    });
+    const res = await t.create({ image: 'x', node: 'b' });
     assert.equal(res.json().node, 'b');
-    const dead = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ image: 'x', node: 'c' }),
-    });
+    const dead = await t.create({ image: 'x', node: 'c' });
     assert.equal(dead.statusCode, 503);
     assert.equal(dead.json().code, 'NODE_NOT_ALIVE');
-    const unknown = await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ image: 'x', node: 'zz' }),
-    });
+    const unknown = await t.create({ image: 'x', node: 'zz' });
     assert.equal(unknown.statusCode, 422);
   });
 
   it('answers 503 when NATS or PostgreSQL cannot be reached', async () => {
     const nodes = { list: async () => Promise.reject(new Error('CONNECTION_REFUSED')) };
     const t = await createTestApp({ nodes });
-    const res = await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    const res = await t.create({ image: 'x' });
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().code, 'NOT_READY');
     assert.match(res.json().detail, /lxr_nodes.*CONNECTION_REFUSED/);
@@ -231,19 +190,15 @@ describe('containers routes', () => {
     const store = createInMemoryEventStore();
     store.readStream = async () => Promise.reject(down);
     const pgDown = await createTestApp({ store });
-    const failed = await pgDown.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    const failed = await pgDown.create({ image: 'x' });
     assert.equal(failed.statusCode, 503);
     assert.equal(failed.json().code, 'NOT_READY');
   });
 
   it('filters the list', async () => {
     const t = await createTestApp();
-    await t.request({
-      method: 'POST',
-      url: '/v1/containers',
-      ...json({ name: 'a1', image: 'nginx', labels: { env: 'prod' } }),
-    });
-    await t.request({ method: 'POST', url: '/v1/containers', ...json({ name: 'b1', image: 'redis' }) });
+    await t.create({ name: 'a1', image: 'nginx', labels: { env: 'prod' } });
+    await t.create({ name: 'b1', image: 'redis' });
     const names = async (query: string) =>
       (await t.request({ method: 'GET', url: `/v1/containers?${query}` }))
         .json()
@@ -259,8 +214,8 @@ describe('containers routes', () => {
     let n = 0;
     const ids = ['abc1' + '0'.repeat(60), 'abc2' + '0'.repeat(60)];
     const t = await createTestApp({ ids: { containerId: () => ids[n++]! } });
-    await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
-    await t.request({ method: 'POST', url: '/v1/containers', ...json({ image: 'x' }) });
+    await t.create({ image: 'x' });
+    await t.create({ image: 'x' });
     const res = await t.request({ method: 'DELETE', url: '/v1/containers/abc' });
     assert.equal(res.statusCode, 409);
     assert.equal(res.json().code, 'CONTAINER_AMBIGUOUS');

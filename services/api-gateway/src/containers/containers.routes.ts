@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EventStore } from '@lxr/event-store';
-import { containerStream, type RecordedEvent } from '@lxr/events';
+import { containerStream } from '@lxr/events';
 import { type Tracer, withServerSpan } from '@lxr/telemetry';
 import { Type } from '@sinclair/typebox';
-import type { ContainerRequest } from '../domain/container.decider.js';
+import type { FastifyRequest } from 'fastify';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import {
   Container,
@@ -13,13 +13,14 @@ import {
   ListContainersQuery,
   RemovedContainer,
 } from '../http/schemas.js';
+import { requestedView } from '../read-model/containers.projector.js';
 import {
   type ContainerFilter,
   type ContainersReadModel,
-  type ContainerView,
+  findContainer,
   resolveContainer,
 } from '../read-model/containers.read-model.js';
-import type { ContainerHandler } from './container.handler.js';
+import type { ContainerHandler, RequestContext } from './container.handler.js';
 
 export interface ContainerRoutesOptions {
   readonly handler: ContainerHandler;
@@ -39,28 +40,6 @@ const IdempotencyHeaders = Type.Object({
   ),
 });
 
-/** The container as just recorded, for when the read model has not caught up with it. */
-function viewOf(request: ContainerRequest, recorded: RecordedEvent): ContainerView {
-  return {
-    id: request.containerId,
-    name: request.name,
-    image: request.image,
-    node: request.node,
-    state: 'requested',
-    command: request.command ?? null,
-    env: request.env,
-    labels: request.labels,
-    ide: request.ide,
-    resources: request.resources,
-    createdAt: recorded.metadata.timestamp,
-    updatedAt: recorded.metadata.timestamp,
-    pid: null,
-    ip: null,
-    netns: null,
-    position: recorded.metadata.position,
-  };
-}
-
 function labelFilter(label: string | string[] | undefined): ContainerFilter['labels'] {
   if (label === undefined) return undefined;
   return (Array.isArray(label) ? label : [label]).map((l) => {
@@ -73,6 +52,19 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
   app,
   { handler, readModel, store, tracer },
 ) => {
+  /**
+   * Runs a request that records events in a server span named after its route: the events carry
+   * the request id as their causation and the span's trace context.
+   */
+  const recording = <T>(request: FastifyRequest, record: (context: RequestContext) => Promise<T>) =>
+    withServerSpan(
+      request.method,
+      request.routeOptions.url ?? request.url,
+      request.headers,
+      (trace) => record({ requestId: String(request.id), ...trace }),
+      { tracer },
+    );
+
   app.post(
     '/containers',
     {
@@ -93,22 +85,13 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
       },
     },
     async (request, reply) => {
-      const outcome = await withServerSpan(
-        'POST',
-        '/v1/containers',
-        request.headers,
-        (trace) =>
-          handler.create(request.body, {
-            requestId: String(request.id),
-            idempotencyKey: request.headers['idempotency-key'],
-            ...trace,
-          }),
-        { tracer },
+      const outcome = await recording(request, (context) =>
+        handler.create(request.body, { ...context, idempotencyKey: request.headers['idempotency-key'] }),
       );
-      let view = viewOf(outcome.request, outcome.recorded);
+      let view = requestedView(outcome.recorded);
       if (outcome.replayed) {
-        await readModel.catchUp();
-        view = (await readModel.lookup(view.id)).find((c) => c.id === view.id) ?? view;
+        // Created earlier: answer the container as it is now.
+        view = (await findContainer(readModel, view.id)) ?? view;
         reply.header('idempotent-replayed', 'true');
       }
       reply.header('location', `/v1/containers/${view.id}`);
@@ -128,17 +111,9 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
       },
     },
     async (request) => {
-      const { all, name, image, node, state, label } = request.query;
+      const { label, ...filter } = request.query;
       await readModel.catchUp();
-      const labels = labelFilter(label);
-      return readModel.list({
-        ...(all === undefined ? {} : { all }),
-        ...(name === undefined ? {} : { name }),
-        ...(image === undefined ? {} : { image }),
-        ...(node === undefined ? {} : { node }),
-        ...(state === undefined ? {} : { state }),
-        ...(labels === undefined ? {} : { labels }),
-      });
+      return readModel.list({ ...filter, labels: labelFilter(label) });
     },
   );
 
@@ -154,7 +129,6 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
       },
     },
     async (request) => {
-      await readModel.catchUp();
       const container = await resolveContainer(readModel, request.params.ref);
       const events = await store.readStream(containerStream(container.id));
       return { ...container, events: [...events] };
@@ -175,15 +149,8 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
       },
     },
     async (request) => {
-      await readModel.catchUp();
       const container = await resolveContainer(readModel, request.params.ref);
-      return withServerSpan(
-        'DELETE',
-        '/v1/containers/:ref',
-        request.headers,
-        (trace) => handler.remove(container.id, { requestId: String(request.id), ...trace }),
-        { tracer },
-      );
+      return recording(request, (context) => handler.remove(container.id, context));
     },
   );
 };

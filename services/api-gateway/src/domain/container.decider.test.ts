@@ -12,6 +12,7 @@ import {
   evolveName,
   initialContainerState,
   initialNameState,
+  isNameEvent,
 } from './container.decider.js';
 
 const id = 'a'.repeat(64);
@@ -30,11 +31,8 @@ function given(events: readonly ContainerDecidedEvent[]) {
   let container = initialContainerState;
   let name = initialNameState;
   for (const event of events) {
-    if (event.type === 'ContainerNameReserved' || event.type === 'ContainerNameReleased') {
-      name = evolveName(name, event as ContainerNameEvent);
-    } else {
-      container = evolve(container, event as ContainerEvent);
-    }
+    if (isNameEvent(event)) name = evolveName(name, event);
+    else container = evolve(container, event);
   }
   return {
     when(command: ContainerCommand) {

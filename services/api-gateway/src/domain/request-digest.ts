@@ -10,7 +10,7 @@ export function requestDigest(request: unknown): string {
 }
 
 /** JSON with object keys sorted and `undefined` members left out, so equal values serialise equally. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value))
     return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (value !== null && typeof value === 'object') {

@@ -5,12 +5,8 @@ import { parseRecordedEvent } from '@lxr/events';
 import { createTestApp, parseSse, TEST_TOKEN, type TestApp } from '../testing/test-app.js';
 
 async function seed(t: TestApp): Promise<{ a: string; b: string }> {
-  const a = (
-    await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'alpha', image: 'x' } })
-  ).json().id;
-  const b = (
-    await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'beta', image: 'y' } })
-  ).json().id;
+  const a = (await t.create({ name: 'alpha', image: 'x' })).json().id;
+  const b = (await t.create({ name: 'beta', image: 'y' })).json().id;
   await t.request({ method: 'DELETE', url: '/v1/containers/alpha' });
   return { a, b };
 }
@@ -92,7 +88,7 @@ describe('GET /v1/events', () => {
     await seed(t);
     const last = (await t.store.readAll()).at(-1)!.metadata.position;
     const res = await t.request({ method: 'GET', url: '/v1/events?follow=false&live=true' });
-    assert.deepEqual(parseSse(res.body), []);
+    assert.deepEqual(await parseSse(res.body), []);
     assert.match(res.body, new RegExp(`^: live\nid: ${last}\n\n`, 'm'));
   });
 
@@ -123,11 +119,11 @@ describe('GET /v1/events', () => {
       return true;
     };
     assert.ok(await until((s) => s.includes(': keep-alive')), 'a heartbeat comment');
-    await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'other', image: 'x' } });
-    await t.request({ method: 'POST', url: '/v1/containers', payload: { name: 'live', image: 'x' } });
+    await t.create({ name: 'other', image: 'x' });
+    await t.create({ name: 'live', image: 'x' });
     assert.ok(await until((s) => s.includes('event: ContainerRequested')));
     assert.deepEqual(
-      parseSse(text).map((e) => JSON.parse(e.data).data.name),
+      (await parseSse(text)).map((e) => JSON.parse(e.data).data.name),
       ['live', 'live'],
     );
     const closing = t.app.close();

@@ -1,24 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type EventStore, UnknownPositionError } from '@lxr/event-store';
+import { type AppendNotifications, type EventStore, UnknownPositionError } from '@lxr/event-store';
 import type { RecordedEvent } from '@lxr/events';
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import { EventsQuery } from '../http/schemas.js';
-import type { ContainersReadModel } from '../read-model/containers.read-model.js';
+import { type ContainersReadModel, findContainer } from '../read-model/containers.read-model.js';
 import { containerMatcher, typeMatcher } from './event-filter.js';
-import type { LogSignal } from './log-signal.js';
 import { SseWriter } from './sse-writer.js';
 
 export interface EventRoutesOptions {
   readonly store: EventStore;
   readonly readModel: ContainersReadModel;
-  readonly signal: LogSignal;
+  /** Wakes the streams after an append; without it they only poll. */
+  readonly appends?: AppendNotifications;
   /** Open streams, so the app can end them when it closes. */
   readonly streams: Set<SseWriter>;
   /** Comment lines that keep proxies from closing an idle stream; default 15 s. */
   readonly heartbeatMs?: number;
-  /** Re-read the log this often even without a ring; default 2 s. */
+  /** Re-read the log this often even without a notification; default 2 s. */
   readonly pollMs?: number;
   /** Events read from the log per query; default 500. */
   readonly batchSize?: number;
@@ -34,7 +34,7 @@ const SseHeaders = Type.Object({
 });
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, options) => {
-  const { store, readModel, signal, streams } = options;
+  const { store, readModel, appends, streams } = options;
   const batchSize = options.batchSize ?? 500;
   app.get(
     '/events',
@@ -67,18 +67,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
       const matchesType = typeMatcher(query.type);
       let matchesContainer: (event: RecordedEvent) => boolean = () => true;
       if (query.container !== undefined) {
-        await readModel.catchUp();
-        const known = await readModel.lookup(query.container);
-        if (known.length > 1 && !known.some((c) => c.id === query.container || c.name === query.container)) {
-          throw new GatewayError(
-            ErrorCode.ContainerAmbiguous,
-            `the id prefix "${query.container}" matches ${known.length} containers; give more of the id`,
-          );
-        }
-        matchesContainer = containerMatcher(
-          query.container,
-          known.map((c) => c.id),
-        );
+        // A container that does not exist (yet, or any more) is followed by its name or id prefix.
+        const known = await findContainer(readModel, query.container);
+        matchesContainer = containerMatcher(query.container, known ? [known.id] : []);
       }
       // The first read happens before the stream opens so a bad cursor is still a 400 problem.
       let pending = await readOrExplain(store, cursor, batchSize);
@@ -106,7 +97,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async 
           }
           if (pending.length < batchSize) {
             if (query.follow === false) return;
-            await waitForRing(signal, sse, options.pollMs ?? 2_000);
+            await waitForAppend(appends, sse, options.pollMs ?? 2_000);
             if (sse.closed) return;
           }
           pending = await store.readAll({ after: cursor, limit: batchSize });
@@ -147,8 +138,12 @@ async function readOrExplain(
   }
 }
 
-/** Resolves on the next ring, after `pollMs`, or when the client goes away. */
-function waitForRing(signal: LogSignal, sse: SseWriter, pollMs: number): Promise<void> {
+/** Resolves on the next append notification, after `pollMs`, or when the client goes away. */
+function waitForAppend(
+  appends: AppendNotifications | undefined,
+  sse: SseWriter,
+  pollMs: number,
+): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -157,7 +152,7 @@ function waitForRing(signal: LogSignal, sse: SseWriter, pollMs: number): Promise
       resolve();
     };
     const timer = setTimeout(done, pollMs);
-    const unsubscribe = signal.subscribe(done);
+    const unsubscribe = appends?.subscribe(done) ?? (() => {});
     sse.on('close', done);
   });
 }

@@ -50,11 +50,12 @@ export class SseWriter extends EventEmitter<{ close: [] }> {
   /**
    * A comment line. When the stream has read past its last sent event (filtered events), an
    * `id:` line without data moves the client's Last-Event-ID forward without dispatching anything,
-   * so a reconnect does not re-read what was skipped.
+   * so a reconnect does not re-read what was skipped. Positions are compared for equality only:
+   * the log is read in commit order, which is not always numeric order.
    */
   comment(text: string, cursor?: number): void {
     if (this.#closed) return;
-    const id = cursor !== undefined && cursor > this.#lastId ? `id: ${cursor}\n` : '';
+    const id = cursor !== undefined && cursor !== this.#lastId ? `id: ${cursor}\n` : '';
     if (id) this.#lastId = cursor!;
     this.#reply.raw.write(`: ${text}\n${id}\n`);
   }

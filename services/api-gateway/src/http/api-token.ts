@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The file under LXR_HOME holding the API's bearer token. */
-export const API_TOKEN_FILE = 'api-token';
+const API_TOKEN_FILE = 'api-token';
 
 /**
  * The API token in `<home>/api-token`, created on first use: 32 random bytes as hex, the file

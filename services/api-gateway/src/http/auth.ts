@@ -4,15 +4,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 
 const DOCS_COOKIE = 'lxr_docs_token';
 
-/**
- * Compares two tokens in constant time. Both are hashed first so their lengths, which
- * `timingSafeEqual` would otherwise refuse to compare, leak nothing either.
- */
-export function tokensEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
+const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /**
  * An `onRequest` hook accepting the token as `Authorization: Bearer <token>`; for GET also as
@@ -20,6 +12,9 @@ export function tokensEqual(given: string, expected: string): boolean {
  * `/docs?access_token=…` sets an HttpOnly cookie scoped to `/docs` so the page can load its spec.
  */
 export function bearerAuth(token: string) {
+  // Tokens are compared as SHA-256 digests, in constant time: their lengths, which `timingSafeEqual`
+  // would otherwise refuse to compare, leak nothing either. The expected one is hashed once.
+  const expected = digest(token);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const { value, source } = presentedToken(request);
     if (value === undefined) {
@@ -29,7 +24,7 @@ export function bearerAuth(token: string) {
         { headers: { 'www-authenticate': 'Bearer realm="lxr"' } },
       );
     }
-    if (!tokensEqual(value, token)) {
+    if (!timingSafeEqual(digest(value), expected)) {
       throw new GatewayError(
         ErrorCode.Unauthorized,
         'invalid bearer token: use the token from $LXR_HOME/api-token (or LXR_TOKEN)',

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ErrorCode, errorCodes, type FieldError, GatewayError } from '../errors.js';
 import type { Problem } from './schemas.js';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** Fastify's own error codes, translated once, here. */
 const fastifyCodes: Readonly<Record<string, ErrorCode>> = {
@@ -17,7 +17,7 @@ const fastifyCodes: Readonly<Record<string, ErrorCode>> = {
 type ValidationPart = FieldError['in'];
 
 /** Turns any error reaching the boundary into problem details; 5xx details are not leaked. */
-export function toProblem(
+function toProblem(
   error: unknown,
   request: FastifyRequest,
 ): { problem: Problem; headers: Record<string, string> } {

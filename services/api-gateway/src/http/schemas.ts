@@ -6,8 +6,13 @@ const req = ContainerRequestedData.properties;
 
 export const ProblemFieldError = Type.Object(
   {
-    pointer: Type.String({ description: 'JSON pointer into the part named by `in`' }),
-    field: Type.String({ description: 'Dotted path of the field, e.g. `resources.cpus`' }),
+    pointer: Type.String({
+      description:
+        'JSON pointer into the part named by `in`, e.g. `/resources/cpus`; empty for the whole part',
+    }),
+    field: Type.String({
+      description: 'Dotted path of the field, e.g. `resources.cpus`; empty for the whole part',
+    }),
     in: Type.Optional(
       Type.Union([
         Type.Literal('body'),
@@ -81,7 +86,7 @@ export const Container = Type.Object({
 });
 export type Container = Static<typeof Container>;
 
-export const RecordedEventSchema = Type.Object({
+const RecordedEventSchema = Type.Object({
   type: Type.String(),
   schemaVersion: Type.Integer(),
   data: Type.Unknown(),

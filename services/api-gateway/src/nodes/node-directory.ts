@@ -1,15 +1,5 @@
+import type { NodeInfo } from '@lxr/client';
 import { ErrorCode, GatewayError } from '../errors.js';
-
-/** A node agent as the gateway reports it. */
-export interface NodeInfo {
-  readonly name: string;
-  /** True while the node's executor heartbeats: only then can it be given containers. */
-  readonly alive: boolean;
-  /** The executor's last heartbeat, ISO 8601; null if it never sent one. */
-  readonly lastSeen: string | null;
-  /** Every service heartbeating from this node (image-puller, executor, …). */
-  readonly services: { readonly name: string; readonly alive: boolean; readonly lastSeen: string | null }[];
-}
 
 /**
  * Where the gateway learns which node agents are running. `main.ts` adapts service-kit's node

@@ -13,35 +13,42 @@ export function projectContainer(
   current: ContainerView | undefined,
   event: RecordedEvent,
 ): ContainerView | null | undefined {
-  const { position, timestamp } = event.metadata;
   switch (event.type) {
-    case 'ContainerRequested': {
-      const data = event.data as ContainerRequested['data'];
-      return {
-        id: data.containerId,
-        name: data.name,
-        image: data.image,
-        node: data.node,
-        state: 'requested',
-        command: data.command ?? null,
-        env: data.env,
-        labels: data.labels,
-        ide: data.ide,
-        resources: data.resources,
-        createdAt: current?.createdAt ?? timestamp,
-        updatedAt: timestamp,
-        pid: current?.pid ?? null,
-        ip: current?.ip ?? null,
-        netns: current?.netns ?? null,
-        position,
-      };
-    }
+    case 'ContainerRequested':
+      return requestedView(event, current);
     case 'ContainerRemoved':
       // Removed containers leave the model, as they leave `docker ps -a`.
       return null;
     default:
       return undefined;
   }
+}
+
+/**
+ * The row a recorded `ContainerRequested` makes, keeping what later events filled in on `current`.
+ * Also what a create answers with, without waiting for the read model to catch up.
+ */
+export function requestedView(requested: RecordedEvent, current?: ContainerView): ContainerView {
+  const data = requested.data as ContainerRequested['data'];
+  const { position, timestamp } = requested.metadata;
+  return {
+    id: data.containerId,
+    name: data.name,
+    image: data.image,
+    node: data.node,
+    state: 'requested',
+    command: data.command ?? null,
+    env: data.env,
+    labels: data.labels,
+    ide: data.ide,
+    resources: data.resources,
+    createdAt: current?.createdAt ?? timestamp,
+    updatedAt: timestamp,
+    pid: current?.pid ?? null,
+    ip: current?.ip ?? null,
+    netns: current?.netns ?? null,
+    position,
+  };
 }
 
 /** The container id an event is about, if it is one the projection reads. */

@@ -35,18 +35,31 @@ export interface ContainersReadModel {
   lookup(ref: string): Promise<ContainerView[]>;
 }
 
-/** One container by id, name or unique id prefix; 404 or 409 problem otherwise. */
-export async function resolveContainer(readModel: ContainersReadModel, ref: string): Promise<ContainerView> {
+/**
+ * The container `ref` (id, name or unique id prefix) means once the read model has caught up, or
+ * undefined when there is none; a 409 problem when `ref` is the prefix of several ids.
+ */
+export async function findContainer(
+  readModel: ContainersReadModel,
+  ref: string,
+): Promise<ContainerView | undefined> {
+  await readModel.catchUp();
   const found = await readModel.lookup(ref);
-  if (found.length === 1) return found[0]!;
-  if (found.length === 0) {
+  if (found.length > 1) {
     throw new GatewayError(
-      ErrorCode.ContainerNotFound,
-      `no such container: ${ref}; \`lxr ps -a\` (GET /v1/containers?all=true) lists the containers`,
+      ErrorCode.ContainerAmbiguous,
+      `the id prefix "${ref}" matches ${found.length} containers (${found.map((c) => c.name).join(', ')}); give more of the id`,
     );
   }
+  return found[0];
+}
+
+/** {@link findContainer}, with a 404 problem when there is none. */
+export async function resolveContainer(readModel: ContainersReadModel, ref: string): Promise<ContainerView> {
+  const container = await findContainer(readModel, ref);
+  if (container) return container;
   throw new GatewayError(
-    ErrorCode.ContainerAmbiguous,
-    `the id prefix "${ref}" matches ${found.length} containers (${found.map((c) => c.name).join(', ')}); give more of the id`,
+    ErrorCode.ContainerNotFound,
+    `no such container: ${ref}; \`lxr ps -a\` (GET /v1/containers?all=true) lists the containers`,
   );
 }

@@ -1,4 +1,5 @@
 import type { EventStoreDatabase } from '@lxr/event-store';
+import type { ResourceLimits } from '@lxr/events';
 import type { ColumnType, JSONColumnType } from 'kysely';
 
 /** The gateway's own PostgreSQL schema: its read models and its migration bookkeeping. */
@@ -15,7 +16,7 @@ export interface ContainersTable {
   env: JSONColumnType<string[]>;
   labels: JSONColumnType<Record<string, string>>;
   ide: boolean;
-  resources: JSONColumnType<{ memoryBytes?: number; cpus?: number; pidsLimit?: number }>;
+  resources: JSONColumnType<ResourceLimits>;
   created_at: ColumnType<Date, string, string>;
   updated_at: ColumnType<Date, string, string>;
   /** Filled by later services (the executor): the container's init PID, IP and network namespace. */

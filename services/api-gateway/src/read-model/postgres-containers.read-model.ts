@@ -1,6 +1,6 @@
 import type { ProjectionRunner } from '@lxr/event-store';
 import { type Kysely, sql } from 'kysely';
-import { containersProjection, toView } from './containers.projection.js';
+import { toView } from './containers.projection.js';
 import { type ContainersReadModel, FINAL_STATES } from './containers.read-model.js';
 import type { GatewayDatabase } from './containers.table.js';
 
@@ -9,7 +9,7 @@ const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * The containers read model in PostgreSQL. `catchUp` runs the projection runner (which must hold
- * {@link containersProjection}) so a write just made is visible to the next read.
+ * `containersProjection`) so a write just made is visible to the next read.
  */
 export function createPostgresContainersReadModel(
   db: Kysely<GatewayDatabase>,
@@ -48,5 +48,3 @@ export function createPostgresContainersReadModel(
     },
   };
 }
-
-export { containersProjection };
