@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ComposeStatus } from '@lxr/docker-free-compose';
-import { createPostgresEventStore } from '@lxr/event-store';
+import { createPostgresEventStore, type PostgresEventStore } from '@lxr/event-store';
 import { containerStream, type RecordedEvent } from '@lxr/events';
 import { requiresRoot } from '@lxr/testkit';
 import { jetStreamEvents } from './jetstream.js';
@@ -38,6 +38,41 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
     return pid;
   };
   const relayed = (events: RecordedEvent[], type: string) => events.filter((e) => e.type === type);
+  const withStore = async <T>(use: (store: PostgresEventStore) => Promise<T>): Promise<T> => {
+    const store = createPostgresEventStore({ connectionString: await suite.databaseUrl() });
+    try {
+      return await use(store);
+    } finally {
+      await store.close();
+    }
+  };
+  /** Creates a container, retrying with one Idempotency-Key until the API answers, so at most once. */
+  const createRetrying = async (name: string): Promise<string> => {
+    const client = await suite.client();
+    const idempotencyKey = randomUUID();
+    for (;;) {
+      try {
+        return (await client.containers.create({ name, image: 'busybox', ide: false }, { idempotencyKey }))
+          .id;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  /** Waits for the ContainerRequested of every container in `ids` on JetStream, then checks each is there once. */
+  const assertRelayedOnce = async (what: string, ids: readonly string[], timeoutMs?: number) => {
+    const onBus = await eventually(
+      what,
+      async () => {
+        const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
+        return ids.every((id) => events.some((e) => e.metadata.correlationId === id)) ? events : undefined;
+      },
+      timeoutMs,
+    );
+    for (const id of ids) {
+      assert.equal(onBus.filter((e) => e.metadata.correlationId === id).length, 1, `${id} once on JetStream`);
+    }
+  };
 
   it('brings nats-server, PostgreSQL, the gateway and the five services up healthy', async () => {
     const { services } = await status();
@@ -54,7 +89,7 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
     for (const service of services) assert.equal(service.state, 'ready', `${service.name} is ready`);
     const nodes = await (await suite.client()).nodes.list();
     assert.ok(
-      nodes.some((n: { name: string; alive: boolean }) => n.name === 'e2e-node' && n.alive),
+      nodes.some((n) => n.name === 'e2e-node' && n.alive),
       'the node agent is alive in the registry',
     );
   });
@@ -65,26 +100,17 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
     const id = created.stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
 
-    const store = createPostgresEventStore({ connectionString: await suite.databaseUrl() });
-    try {
-      const stream = await store.readStream(containerStream(id));
-      assert.deepEqual(
-        stream.map((e) => e.type),
-        ['ContainerRequested'],
-      );
-      const eventId = stream[0]!.metadata.eventId;
-      const onBus = await eventually('the event on JetStream', async () => {
-        const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
-        return events.some((e) => e.metadata.eventId === eventId) ? events : undefined;
-      });
-      assert.equal(
-        onBus.filter((e) => e.metadata.eventId === eventId).length,
-        1,
-        'exactly once on JetStream',
-      );
-    } finally {
-      await store.close();
-    }
+    const stream = await withStore((store) => store.readStream(containerStream(id)));
+    assert.deepEqual(
+      stream.map((e) => e.type),
+      ['ContainerRequested'],
+    );
+    const eventId = stream[0]!.metadata.eventId;
+    const onBus = await eventually('the event on JetStream', async () => {
+      const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
+      return events.some((e) => e.metadata.eventId === eventId) ? events : undefined;
+    });
+    assert.equal(onBus.filter((e) => e.metadata.eventId === eventId).length, 1, 'exactly once on JetStream');
 
     const events = suite.spawnLxr('events', '--since', '0', '--format', 'json');
     let output = '';
@@ -123,22 +149,7 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
 
   it('a gateway killed with SIGKILL mid-burst loses nothing and doubles nothing', async () => {
     const gateway = await pidOf('api-gateway');
-    const keys = Array.from({ length: 40 }, () => randomUUID());
-    const createWithRetry = async (key: string, index: number): Promise<string> => {
-      for (;;) {
-        try {
-          const client = await suite.client();
-          const { id } = await client.containers.create(
-            { name: `burst-${index}`, image: 'busybox', ide: false },
-            { idempotencyKey: key },
-          );
-          return id;
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    };
-    const creating = Promise.all(keys.map((key, i) => createWithRetry(key, i)));
+    const creating = Promise.all(Array.from({ length: 40 }, (_, i) => createRetrying(`burst-${i}`)));
     await new Promise((r) => setTimeout(r, 50));
     process.kill(gateway, 'SIGKILL');
     const ids = await creating;
@@ -148,8 +159,7 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
       return s?.state === 'ready' && s.pid !== gateway ? true : undefined;
     });
 
-    const store = createPostgresEventStore({ connectionString: await suite.databaseUrl() });
-    try {
+    await withStore(async (store) => {
       for (const id of ids) {
         const stream = await store.readStream(containerStream(id));
         assert.deepEqual(
@@ -158,49 +168,26 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
           `container ${id} requested once`,
         );
       }
-    } finally {
-      await store.close();
-    }
-    const onBus = await eventually('every burst event on JetStream', async () => {
-      const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
-      return ids.every((id) => events.some((e) => e.metadata.correlationId === id)) ? events : undefined;
     });
-    for (const id of ids) {
-      assert.equal(onBus.filter((e) => e.metadata.correlationId === id).length, 1, `${id} once on JetStream`);
-    }
+    await assertRelayedOnce('every burst event on JetStream', ids);
     const listed = await (await suite.client()).containers.list();
     for (const id of ids)
       assert.ok(
-        listed.some((c: { id: string }) => c.id === id),
+        listed.some((c) => c.id === id),
         `${id} listed`,
       );
   });
 
   it('NATS and PostgreSQL restarted under load: services reconnect and the relay catches up', async () => {
-    const client = await suite.client();
     const ids: string[] = [];
-    const create = async (name: string) => {
-      const key = randomUUID();
-      for (;;) {
-        try {
-          ids.push(
-            (await client.containers.create({ name, image: 'busybox', ide: false }, { idempotencyKey: key }))
-              .id,
-          );
-          return;
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    };
-    const nats = await pidOf('nats');
-    const load = Promise.all(Array.from({ length: 10 }, (_, i) => create(`under-nats-restart-${i}`)));
-    process.kill(nats, 'SIGKILL');
-    await load;
-    const postgres = await pidOf('postgres');
-    const load2 = Promise.all(Array.from({ length: 10 }, (_, i) => create(`under-pg-restart-${i}`)));
-    process.kill(postgres, 'SIGKILL');
-    await load2;
+    for (const service of ['nats', 'postgres']) {
+      const pid = await pidOf(service);
+      const load = Promise.all(
+        Array.from({ length: 10 }, (_, i) => createRetrying(`under-${service}-restart-${i}`)),
+      );
+      process.kill(pid, 'SIGKILL');
+      ids.push(...(await load));
+    }
     assert.equal(ids.length, 20);
 
     await eventually(
@@ -208,17 +195,7 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
       async () => ((await status()).services.every((s) => s.state === 'ready') ? true : undefined),
       60_000,
     );
-    const onBus = await eventually(
-      'the relay to catch up',
-      async () => {
-        const events = relayed(await jetStreamEvents(await suite.natsUrl()), 'ContainerRequested');
-        return ids.every((id) => events.some((e) => e.metadata.correlationId === id)) ? events : undefined;
-      },
-      60_000,
-    );
-    for (const id of ids) {
-      assert.equal(onBus.filter((e) => e.metadata.correlationId === id).length, 1, `${id} once on JetStream`);
-    }
+    await assertRelayedOnce('the relay to catch up', ids, 60_000);
   });
 
   it('lxr rm removes a container and releases its name', async () => {

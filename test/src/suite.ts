@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createClient, type LxrClient } from '@lxr/client';
+import { createClient, type LxrClient, readToken } from '@lxr/client';
 import { freePort } from '@lxr/testkit';
 
 const run = promisify(execFile);
@@ -25,6 +25,7 @@ export interface Suite {
   lxr(...args: string[]): Promise<CliResult>;
   /** Spawns `lxr` and hands back the child, e.g. for `lxr events`, which follows until killed. */
   spawnLxr(...args: string[]): ReturnType<typeof spawn>;
+  /** The API client, with the token the gateway created on its first start (read once). */
   client(): Promise<LxrClient>;
   natsUrl(): Promise<string>;
   databaseUrl(): Promise<string>;
@@ -52,6 +53,7 @@ export async function createSuite(): Promise<Suite> {
   delete env['LXR_TOKEN'];
   delete env['LXR_API_URL'];
   const secret = async (file: string) => (await readFile(path.join(home, 'secrets', file), 'utf8')).trim();
+  let client: LxrClient | undefined;
   let disposed = false;
   return {
     home,
@@ -74,8 +76,12 @@ export async function createSuite(): Promise<Suite> {
       return spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     },
     async client() {
-      const token = (await readFile(path.join(home, 'api-token'), 'utf8')).trim();
-      return createClient({ url: `http://127.0.0.1:${env['LXR_API_PORT']}`, token });
+      // The token outlives gateway restarts, so one client serves every later call.
+      client ??= createClient({
+        url: `http://127.0.0.1:${env['LXR_API_PORT']}`,
+        token: await readToken(home, env),
+      });
+      return client;
     },
     async natsUrl() {
       return `nats://${await secret('nats-token')}@127.0.0.1:${env['LXR_NATS_PORT']}`;
