@@ -1,9 +1,9 @@
 import type { Logger, PostgresEventStore, ProjectionRunner } from '@lxr/event-store';
-import { createProjectionRunner } from '@lxr/event-store';
+import { createProjectionRunner, migrateSchema } from '@lxr/event-store';
 import type { Kysely } from 'kysely';
 import { containersProjection } from './containers.projection.js';
-import type { GatewayDatabase as GatewayDb, GatewayTables } from './containers.table.js';
-import { migrateGateway } from './migrator.js';
+import { GATEWAY_SCHEMA, type GatewayDatabase as GatewayDb, type GatewayTables } from './containers.table.js';
+import { migrations } from './migrations/index.js';
 
 /** The gateway's side of the database: its tables migrated and the runner of its projections. */
 export interface GatewayDatabase {
@@ -19,7 +19,8 @@ export async function prepareGatewayDatabase(
 ): Promise<GatewayDatabase> {
   await store.migrate();
   const db = store.db.withTables<GatewayTables>();
-  await migrateGateway(db);
+  // Its own schema and bookkeeping (`api_gateway.migrations`), next to the event store's.
+  await migrateSchema(db, { schema: GATEWAY_SCHEMA, migrations });
   const runner = createProjectionRunner({
     db,
     projections: [containersProjection],

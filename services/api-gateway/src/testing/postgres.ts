@@ -1,6 +1,6 @@
 import { createPostgresEventStore, type PostgresEventStore, type ProjectionRunner } from '@lxr/event-store';
 import type { PostgresServer } from '@lxr/testkit';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ContainersReadModel } from '../read-model/containers.read-model.js';
 import type { GatewayDatabase } from '../read-model/containers.table.js';
 import { prepareGatewayDatabase } from '../read-model/gateway-database.js';
@@ -24,8 +24,7 @@ export interface GatewayDatabaseFixture {
 export async function gatewayDatabase(server: PostgresServer): Promise<GatewayDatabaseFixture> {
   const name = `gw_${process.pid}_${++databases}`;
   const admin = createPostgresEventStore({ connectionString: server.url, maxConnections: 1 });
-  // Through kysely, not the pool: the store's close() ends the pool only once kysely has used it.
-  await sql.raw(`create database ${name}`).execute(admin.db);
+  await admin.pool.query(`create database ${name}`);
   await admin.close();
   const url = server.url.replace(/\/[^/]*$/, `/${name}`);
   const store = createPostgresEventStore({ connectionString: url });
