@@ -6,20 +6,12 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { freePort } from '@lxr/testkit';
+import { freePort, waitFor } from '@lxr/testkit';
 import { homeLayout } from './home-layout.js';
 import { ComposeError, type ComposeStatus, composeDown, composeStatus, composeUp } from './index.js';
 import { daemonEntry } from './package-paths.js';
 import { processAlive } from './runtime/process-group.js';
-import {
-  cleanup,
-  readEvents,
-  SERVICE_SCRIPT,
-  survivors,
-  tempHome,
-  waitUntil,
-  writeText,
-} from './testing/fixtures.js';
+import { cleanup, readEvents, SERVICE_SCRIPT, survivors, tempHome, writeText } from './testing/fixtures.js';
 
 interface Fixture {
   home: string;
@@ -209,7 +201,7 @@ services:
       error.message,
       /service (loop crashed \d+ times \(exited with code 1|missing failed \(.*ENOENT)/,
     );
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const s = await composeStatus(options);
       return s?.services.find((x) => x.name === 'missing')?.state === 'failed';
     }, 'missing is failed');
@@ -278,10 +270,10 @@ services:
     await composeUp({ ...options, timeoutMs: 20_000 });
     const state = async () => (await composeStatus(options))?.services[0]?.state;
     await writeFile(`${f.events}.sick`, '');
-    await waitUntil(async () => (await state()) === 'unhealthy', 'flappy turns unhealthy');
+    await waitFor(async () => (await state()) === 'unhealthy', 'flappy turns unhealthy');
     assert.match((await composeStatus(options))!.services[0]!.lastError ?? '', /exited with 1/);
     await rm(`${f.events}.sick`);
-    await waitUntil(async () => (await state()) === 'ready', 'flappy is ready again');
+    await waitFor(async () => (await state()) === 'ready', 'flappy is ready again');
     await composeDown(options);
   });
 
@@ -296,7 +288,7 @@ services:
     const status = await composeUp({ ...options, timeoutMs: 20_000 });
     const grandchild = Number(await readFile(`${f.events}.grandchild`, 'utf8'));
     process.kill(status.supervisorPid, 'SIGKILL');
-    await waitUntil(() => !processAlive(status.supervisorPid), 'the supervisor is dead');
+    await waitFor(() => !processAlive(status.supervisorPid), 'the supervisor is dead');
     const orphans = [...pidsOf(status), grandchild];
     assert.deepEqual(survivors(orphans), orphans, 'its services outlive it');
     assert.equal(await composeStatus(options), null);
@@ -314,11 +306,8 @@ services:
 `);
     const { options } = f;
     const { daemon, exited } = runDaemon(f);
-    await waitUntil(
-      async () => (await composeStatus(options))?.services[0]?.state === 'ready',
-      'fg is ready',
-    );
-    await waitUntil(async () => (await readEvents(f.events)).length > 0, 'fg has started');
+    await waitFor(async () => (await composeStatus(options))?.services[0]?.state === 'ready', 'fg is ready');
+    await waitFor(async () => (await readEvents(f.events)).length > 0, 'fg has started');
     const pid = (await composeStatus(options))!.services[0]!.pid!;
     daemon.kill('SIGTERM');
     assert.equal(await exited, 0);

@@ -7,9 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import type { ComposeStatus } from '@lxr/docker-free-compose';
 import { createPostgresEventStore, type PostgresEventStore } from '@lxr/event-store';
 import { containerStream, type RecordedEvent } from '@lxr/events';
-import { requiresRoot } from '@lxr/testkit';
+import { eventually, requiresRoot } from '@lxr/testkit';
 import { jetStreamEvents } from './jetstream.js';
-import { alive, createSuite, eventually, type Suite } from './suite.js';
+import { alive, createSuite, type Suite } from './suite.js';
 
 const skip = requiresRoot();
 

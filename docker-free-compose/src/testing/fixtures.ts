@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { composeDown } from '../client/compose-api.js';
-import { processAlive, sleep } from '../runtime/process-group.js';
+import { processAlive } from '../runtime/process-group.js';
 
 /**
  * A service for tests, driven by its environment: appends `<ms> <NAME> <event>` lines to $EVENTS
@@ -66,19 +66,6 @@ export async function readEvents(file: string): Promise<{ at: number; name: stri
       const [at, name, event] = line.split(' ');
       return { at: Number(at), name: name!, event: event! };
     });
-}
-
-/** Waits until `predicate` holds, polling; throws `message` after `timeoutMs`. */
-export async function waitUntil(
-  predicate: () => boolean | Promise<boolean>,
-  message: string,
-  timeoutMs = 10_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${message}`);
-    await sleep(50);
-  }
 }
 
 /** The pids among `pids` that still exist. */

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '@lxr/bus/testing';
-import { type NatsServer, startNats } from '@lxr/testkit';
+import { type NatsServer, startNats, waitFor } from '@lxr/testkit';
 import { connect, type NatsConnection } from 'nats';
 import { heartbeatKey, NODES_BUCKET, startHeartbeat } from './heartbeat.js';
 import { listNodes } from './nodes.js';

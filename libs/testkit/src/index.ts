@@ -3,3 +3,4 @@ export * from './ports.js';
 export * from './postgres.js';
 export * from './process.js';
 export * from './root.js';
+export * from './wait.js';
