@@ -1,4 +1,4 @@
-import { type JetStreamClient, type KvEntry, type NatsConnection, NatsError } from 'nats';
+import { type JetStreamClient, type KV, type NatsConnection, NatsError } from 'nats';
 import { HEARTBEAT_TTL_MS, type HeartbeatValue, NODES_BUCKET } from './heartbeat.js';
 
 /** The service whose heartbeat decides whether a node is alive. */
@@ -58,21 +58,26 @@ const isConnection = (source: NatsConnection | JetStreamClient): source is NatsC
   typeof (source as NatsConnection).jetstream === 'function';
 
 /**
- * The last entry of every key in `bucket`, read with one ordered consumer; none when the bucket
- * does not exist. Binds rather than opens: reading must not create the bucket (with whatever
- * TTL), only heartbeat writers do.
+ * The bucket and its keys, or undefined when the bucket does not exist. Keys come from the
+ * stream's subject list, one request and no consumer: a consumer-based listing (`kv.keys()`,
+ * `kv.history()`) counts pending messages up front and can wait forever when a heartbeat
+ * expires (TTL) while it reads, which here happens all the time.
  */
-async function lastEntries(js: JetStreamClient, bucket: string): Promise<KvEntry[]> {
-  const kv = await js.views.kv(bucket, { bindOnly: true });
-  const last = new Map<string, KvEntry>();
+async function bind(js: JetStreamClient, bucket: string): Promise<{ kv: KV; keys: string[] } | undefined> {
+  const prefix = `$KV.${bucket}.`;
+  let subjects: Record<string, number>;
   try {
-    // The whole history, which is the last value of each key in a bucket of history 1.
-    for await (const entry of await kv.history()) last.set(entry.key, entry);
+    // Reading must not create the bucket (with whatever TTL): only heartbeat writers do.
+    const info = await (await js.jetstreamManager()).streams.info(`KV_${bucket}`, {
+      subjects_filter: `${prefix}>`,
+    });
+    subjects = info.state.subjects ?? {};
   } catch (error) {
-    if (error instanceof NatsError && error.api_error?.err_code === 10059) return [];
+    if (error instanceof NatsError && error.api_error?.err_code === 10059) return undefined;
     throw error;
   }
-  return [...last.values()];
+  const keys = Object.keys(subjects).map((subject) => subject.slice(prefix.length));
+  return { kv: await js.views.kv(bucket, { bindOnly: true }), keys };
 }
 
 /**
@@ -94,16 +99,18 @@ export async function listNodes(
   source: NatsConnection | JetStreamClient,
   options: ListNodesOptions = {},
 ): Promise<NodeStatus[]> {
-  // Without the account check jetstreamManager() makes by default: one request less per call.
-  const js = isConnection(source) ? source.jetstream({ checkAPI: false }) : source;
-  const entries = await lastEntries(js, options.bucket ?? NODES_BUCKET);
+  const js = isConnection(source) ? source.jetstream() : source;
+  const bucket = await bind(js, options.bucket ?? NODES_BUCKET);
+  if (!bucket) return [];
+  const { kv, keys } = bucket;
   const now = options.now?.() ?? Date.now();
   const staleAfterMs = options.staleAfterMs ?? HEARTBEAT_TTL_MS;
   const agent = options.agentService ?? NODE_AGENT_SERVICE;
 
   const byNode = new Map<string, ServiceHeartbeat[]>();
-  for (const entry of entries) {
-    if (entry.operation !== 'PUT') continue;
+  for (const key of keys) {
+    const entry = await kv.get(key);
+    if (entry?.operation !== 'PUT') continue;
     let value: unknown;
     try {
       value = entry.json();
@@ -118,9 +125,7 @@ export async function listNodes(
       ageMs,
       fresh: ageMs <= staleAfterMs,
     };
-    const services = byNode.get(value.node);
-    if (services) services.push(service);
-    else byNode.set(value.node, [service]);
+    byNode.set(value.node, [...(byNode.get(value.node) ?? []), service]);
   }
   return [...byNode]
     .map(([node, services]) => ({
