@@ -4,7 +4,10 @@ import { type ContainerEvent, type ContainerNameEvent, containerEventSchemas } f
 import { EventErrorCode, EventValidationError } from './errors.js';
 import type { RecordedEvent } from './metadata.js';
 
-/** Every event lxr knows, as one discriminated union on `type`. */
+/**
+ * Every event lxr knows, as one discriminated union on `type`. A context adds its events here
+ * and its schema map to {@link entries}, one line each.
+ */
 export type LxrEvent = ContainerEvent | ContainerNameEvent;
 export type LxrEventType = LxrEvent['type'];
 /** A recorded event of a known type, its `data` typed by `type`. */
@@ -15,19 +18,15 @@ export type LxrRecordedEvent = {
 /** The payload type of an event type. */
 export type EventData<T extends LxrEventType> = Extract<LxrEvent, { type: T }>['data'];
 
-/** Bounded context of each event type: the second token of its NATS subject. */
-const contexts: Record<LxrEventType, string> = {
-  ContainerRequested: 'container',
-  ContainerRemoved: 'container',
-  ContainerNameReserved: 'container',
-  ContainerNameReleased: 'container',
-};
-
-interface CatalogEntry {
+/** One event type: its payload schema, schema version and bounded context (its subject's second token). */
+export interface CatalogEntry {
   readonly version: number;
   readonly schema: TSchema;
+  readonly context: string;
 }
-const entries: Record<LxrEventType, CatalogEntry> = { ...containerEventSchemas };
+const entries: Record<LxrEventType, CatalogEntry> = {
+  ...containerEventSchemas,
+};
 const checks = new Map<string, TypeCheck<TSchema>>(
   Object.entries(entries).map(([type, entry]) => [type, TypeCompiler.Compile(entry.schema)]),
 );
@@ -44,7 +43,7 @@ export function currentSchemaVersion(type: LxrEventType): number {
 
 /** The bounded context an event type belongs to (`container`, `image`, …). */
 export function eventContext(type: LxrEventType): string {
-  return contexts[type];
+  return entries[type].context;
 }
 
 /** The JSON Schema of an event type's payload, e.g. for OpenAPI. */

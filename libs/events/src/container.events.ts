@@ -62,10 +62,10 @@ export type ContainerEvent = ContainerRequested | ContainerRemoved;
 export type ContainerNameEvent = ContainerNameReserved | ContainerNameReleased;
 
 export const containerEventSchemas = {
-  ContainerRequested: { version: 1, schema: ContainerRequestedData },
-  ContainerRemoved: { version: 1, schema: ContainerRemovedData },
-  ContainerNameReserved: { version: 1, schema: ContainerNameData },
-  ContainerNameReleased: { version: 1, schema: ContainerNameData },
+  ContainerRequested: { version: 1, schema: ContainerRequestedData, context: 'container' },
+  ContainerRemoved: { version: 1, schema: ContainerRemovedData, context: 'container' },
+  ContainerNameReserved: { version: 1, schema: ContainerNameData, context: 'container' },
+  ContainerNameReleased: { version: 1, schema: ContainerNameData, context: 'container' },
 } as const;
 
 /** The stream holding one container's life. */
