@@ -1,7 +1,7 @@
-import type { RecordedEvent, ResourceLimits } from '@lxr/events';
+import type { PortBinding, RecordedEvent, ResourceLimits, RestartPolicy } from '@lxr/events';
 
 /** Resource limits, as `docker create --memory/--cpus/--pids-limit`: the `ContainerRequested` event's. */
-export type { ResourceLimits };
+export type { PortBinding, ResourceLimits, RestartPolicy };
 
 /** The body of `POST /v1/containers`. */
 export interface CreateContainerRequest {
@@ -9,14 +9,31 @@ export interface CreateContainerRequest {
   readonly name?: string;
   /** Image reference, docker grammar: `golang` = `docker.io/library/golang:latest`. */
   readonly image: string;
-  /** Overrides the image's entrypoint and cmd. */
+  /** Replaces the image's Cmd (its Entrypoint stays). */
   readonly command?: readonly string[];
+  /** Replaces the image's Entrypoint and drops its Cmd. */
+  readonly entrypoint?: readonly string[];
   /** `K=V` strings. */
   readonly env?: readonly string[];
   readonly labels?: Readonly<Record<string, string>>;
   /** Launch code-server in the container; default true. */
   readonly ide?: boolean;
   readonly resources?: ResourceLimits;
+  /** Published ports (`-p`). */
+  readonly ports?: readonly PortBinding[];
+  /** Static address on the container network (`--ip`). */
+  readonly ip?: string;
+  readonly user?: string;
+  /** Absolute path inside the container. */
+  readonly workingDir?: string;
+  readonly hostname?: string;
+  /** Allocate a pseudo-terminal (`-t`). */
+  readonly tty?: boolean;
+  /** Keep stdin open (`-i`). */
+  readonly openStdin?: boolean;
+  /** Remove the container once it exits (`--rm`). */
+  readonly autoRemove?: boolean;
+  readonly restartPolicy?: RestartPolicy;
   /** Node agent to run it on; any live one when absent. */
   readonly node?: string;
 }

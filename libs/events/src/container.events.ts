@@ -15,6 +15,41 @@ export const ResourceLimits = Type.Object(
 );
 export type ResourceLimits = Static<typeof ResourceLimits>;
 
+const IPV4 =
+  '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$';
+/** A dotted-quad IPv4 address. */
+export const Ipv4Address = Type.String({ pattern: IPV4, maxLength: 15, description: 'IPv4 address' });
+
+/** A published port, as `-p [hostIp:][hostPort:]containerPort[/protocol]`. */
+export const PortBinding = Type.Object(
+  {
+    /** Host address to listen on; every address of the host when absent. */
+    hostIp: Type.Optional(Ipv4Address),
+    /** 0 asks for any free port. */
+    hostPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+    containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  },
+  { additionalProperties: false },
+);
+export type PortBinding = Static<typeof PortBinding>;
+
+/** docker's restart policies: `no`, `on-failure[:N]`, `always`, `unless-stopped`. */
+export const RestartPolicy = Type.Object(
+  {
+    name: Type.Union([
+      Type.Literal('no'),
+      Type.Literal('on-failure'),
+      Type.Literal('always'),
+      Type.Literal('unless-stopped'),
+    ]),
+    /** `on-failure` only: give up after this many restarts; unlimited when absent. */
+    maximumRetryCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type RestartPolicy = Static<typeof RestartPolicy>;
+
 export const ContainerRequestedData = Type.Object(
   {
     containerId: ContainerId,
@@ -23,13 +58,33 @@ export const ContainerRequestedData = Type.Object(
     image: Type.String({ minLength: 1, maxLength: 512 }),
     /** The node agent chosen to run it. */
     node: Type.String({ minLength: 1, maxLength: 253 }),
-    /** Overrides the image's entrypoint+cmd when set. */
+    /** Replaces the image's Cmd (its Entrypoint stays), as `docker run IMAGE COMMAND…`. */
     command: Type.Optional(Type.Array(Type.String({ maxLength: 65536 }), { maxItems: 4096 })),
+    /** Replaces the image's Entrypoint (and drops its Cmd), as `--entrypoint`. */
+    entrypoint: Type.Optional(Type.Array(Type.String({ maxLength: 65536 }), { maxItems: 4096 })),
     env: Type.Array(Type.String({ pattern: '^[^=]+=', maxLength: 65536 }), { maxItems: 4096 }),
     labels: Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 4096 })),
     /** Launch code-server in the container (the default for `lxr create`). */
     ide: Type.Boolean(),
     resources: ResourceLimits,
+    /** Published ports (`-p`). */
+    ports: Type.Optional(Type.Array(PortBinding, { maxItems: 1024 })),
+    /** A static address on the node's container network (`--ip`); allocated when absent. */
+    ip: Type.Optional(Ipv4Address),
+    /** `--user`: `name`, `uid`, `name:group` or `uid:gid` as the image resolves them. */
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    /** `--workdir`: an absolute path inside the container. */
+    workingDir: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096 })),
+    /** `--hostname`; the container's name when absent. */
+    hostname: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$', maxLength: 63 })),
+    /** `-t`: a pseudo-terminal for the main process. */
+    tty: Type.Optional(Type.Boolean()),
+    /** `-i`: keep the main process's stdin open for attaching. */
+    openStdin: Type.Optional(Type.Boolean()),
+    /** `--rm`: remove the container once it exits. */
+    autoRemove: Type.Optional(Type.Boolean()),
+    /** `--restart`; `no` when absent. */
+    restartPolicy: Type.Optional(RestartPolicy),
     /**
      * SHA-256 (hex) of the normalised request, present when the request carried an
      * `Idempotency-Key`: a retry with the same key must carry the same request to be a replay.

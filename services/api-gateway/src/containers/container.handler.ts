@@ -108,7 +108,25 @@ function normalise(body: CreateContainerBody) {
     ide: body.ide ?? true,
     resources: body.resources ?? {},
     node: body.node ?? null,
+    ...runOptions(body),
   };
+}
+
+/** The create's optional run options (ports, user, tty, restart policy, …), only those given. */
+function runOptions(body: CreateContainerBody): Partial<ContainerSpec> {
+  const keys = [
+    'entrypoint',
+    'ports',
+    'ip',
+    'user',
+    'workingDir',
+    'hostname',
+    'tty',
+    'openStdin',
+    'autoRemove',
+    'restartPolicy',
+  ] as const satisfies readonly (keyof CreateContainerBody & keyof ContainerSpec)[];
+  return Object.fromEntries(keys.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
 }
 
 /**
@@ -143,6 +161,7 @@ export class ContainerHandler {
           labels: normalised.labels,
           ide: normalised.ide,
           resources: normalised.resources,
+          ...runOptions(body),
         };
         let events: ContainerDecidedEvent[];
         try {

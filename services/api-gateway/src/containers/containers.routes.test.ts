@@ -97,6 +97,39 @@ describe('containers routes', () => {
     assert.equal(c.pid, null);
   });
 
+  it('records the run options in ContainerRequested, and refuses malformed ones', async () => {
+    const t = await createTestApp();
+    const options = {
+      entrypoint: ['/bin/sh', '-c'],
+      ports: [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'udp' }],
+      ip: '10.88.0.9',
+      user: '1000:1000',
+      workingDir: '/src',
+      hostname: 'box',
+      tty: true,
+      openStdin: true,
+      autoRemove: true,
+      restartPolicy: { name: 'on-failure', maximumRetryCount: 2 },
+    };
+    const res = await t.create({ image: 'busybox', ...options });
+    assert.equal(res.statusCode, 201, res.body);
+    const recorded = (await t.log()).findLast((e) => e.type === 'ContainerRequested') as
+      | { data: Record<string, unknown> }
+      | undefined;
+    assert.ok(recorded);
+    assert.deepEqual(Object.fromEntries(Object.keys(options).map((k) => [k, recorded.data[k]])), options);
+    for (const [field, value] of [
+      ['ports', [{ hostPort: 70000, containerPort: 80, protocol: 'tcp' }]],
+      ['ip', '10.88.0.256'],
+      ['workingDir', 'relative'],
+      ['restartPolicy', { name: 'sometimes' }],
+    ] as const) {
+      const bad = await t.create({ image: 'busybox', [field]: value });
+      assert.equal(bad.statusCode, 400, `${field}: ${bad.body}`);
+      assert.match(bad.json().errors[0].pointer, new RegExp(`^/${field}`));
+    }
+  });
+
   it('refuses a taken name with 409 and appends nothing', async () => {
     const t = await createTestApp();
     await t.create({ name: 'web', image: 'nginx' });

@@ -50,12 +50,26 @@ export const CreateContainerBody = Type.Object(
       description: 'Image reference, docker grammar (golang = docker.io/library/golang:latest)',
     }),
     command: Type.Optional(
-      CloneType(req.command, { description: "Overrides the image's entrypoint and cmd" }),
+      CloneType(req.command, {
+        description: "Replaces the image's Cmd (its Entrypoint stays), as docker does",
+      }),
+    ),
+    entrypoint: Type.Optional(
+      CloneType(req.entrypoint, { description: "Replaces the image's Entrypoint and drops its Cmd" }),
     ),
     env: Type.Optional(CloneType(req.env, { description: 'Environment as K=V strings' })),
     labels: Type.Optional(req.labels),
     ide: Type.Optional(Type.Boolean({ default: true, description: 'Launch code-server in the container' })),
     resources: Type.Optional(ResourceLimits),
+    ports: Type.Optional(CloneType(req.ports, { description: 'Published ports, as `-p`' })),
+    ip: Type.Optional(CloneType(req.ip, { description: 'Static address on the container network' })),
+    user: Type.Optional(req.user),
+    workingDir: Type.Optional(req.workingDir),
+    hostname: Type.Optional(req.hostname),
+    tty: Type.Optional(CloneType(req.tty, { description: 'Allocate a pseudo-terminal (`-t`)' })),
+    openStdin: Type.Optional(CloneType(req.openStdin, { description: 'Keep stdin open (`-i`)' })),
+    autoRemove: Type.Optional(CloneType(req.autoRemove, { description: 'Remove once it exits (`--rm`)' })),
+    restartPolicy: Type.Optional(req.restartPolicy),
     node: Type.Optional(
       CloneType(req.node, { description: 'Node agent to run it on; any live one when absent' }),
     ),
