@@ -3,4 +3,5 @@ export * from './container.events.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './metadata.js';
+export * from './network.events.js';
 export * from './subjects.js';
