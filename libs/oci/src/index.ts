@@ -1,0 +1,14 @@
+export * from './decompress.js';
+export * from './digest.js';
+export * from './errors.js';
+export * from './manifest.js';
+export * from './media-types.js';
+export * from './platform.js';
+export * from './puller.js';
+export * from './reference.js';
+export * from './registry/auth.js';
+export * from './registry/credentials.js';
+export { discard, type HttpResponse, httpRequest, readBody } from './registry/http.js';
+export * from './registry/registry-client.js';
+export * from './store/blob-store.js';
+export * from './store/image-store.js';

@@ -1,0 +1,473 @@
+import type { Hash } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDecompressor, decompressError } from '../decompress.js';
+import {
+  type Digest,
+  digestHex,
+  hashDigest,
+  isDigest,
+  newSha256,
+  parseDigest,
+  sha256Digest,
+} from '../digest.js';
+import { messageOf, OciError, OciErrorCode } from '../errors.js';
+import type { Compression } from '../media-types.js';
+
+/** The source of a blob: opens it at an offset; answers where it really starts (0 if it ignored the offset). */
+export type BlobSource = (
+  offset: number,
+  signal?: AbortSignal,
+) => Promise<{ body: AsyncIterable<Buffer>; offset: number }>;
+
+/** What to fetch into the store. */
+export interface IngestRequest {
+  readonly digest: Digest;
+  readonly size: number;
+  /** For layers: also compute the digest of the uncompressed stream (the diffID). */
+  readonly compression?: Compression;
+  readonly open: BlobSource;
+  /** Bytes verified so far of `size`; called often, throttle in the caller. */
+  readonly onProgress?: (done: number, size: number) => void;
+  readonly signal?: AbortSignal;
+  /** Resumed attempts after a broken transfer; default 5. */
+  readonly attempts?: number;
+}
+
+/** A blob in the store. */
+export interface StoredBlob {
+  readonly digest: Digest;
+  readonly size: number;
+  /** Digest of the uncompressed content, for layers. */
+  readonly diffId?: Digest;
+  /** True when it was already there. */
+  readonly existed: boolean;
+}
+
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * A content-addressed blob store (`<root>/blobs/sha256/<hex>`), written so that nothing unverified
+ * is ever visible: a download goes to `ingest/<hex>.partial`, its sha256, size and (for layers) the
+ * diffID of its uncompressed stream are computed while it streams, then it is fsynced and renamed
+ * into place. A broken transfer resumes with a range request — also after a crash, by re-hashing the
+ * partial file first. Concurrent requests for one digest share one download.
+ *
+ * @example
+ * const store = new BlobStore('/var/lib/lxr/images');
+ * const layer = await store.openLayer(digest, 'gzip'); // uncompressed tar, diffID verified at the end
+ */
+export class BlobStore {
+  readonly #inflight = new Map<
+    Digest,
+    { promise: Promise<StoredBlob>; listeners: Set<(done: number, size: number) => void> }
+  >();
+  readonly #blobs: string;
+  readonly #ingest: string;
+  readonly #diffIds: string;
+  #ready: Promise<void> | undefined;
+
+  constructor(readonly root: string) {
+    this.#blobs = path.join(root, 'blobs', 'sha256');
+    this.#ingest = path.join(root, 'ingest');
+    this.#diffIds = path.join(root, 'diffids', 'sha256');
+  }
+
+  #init(): Promise<void> {
+    this.#ready ??= Promise.all([
+      mkdir(this.#blobs, { recursive: true, mode: 0o700 }),
+      mkdir(this.#ingest, { recursive: true, mode: 0o700 }),
+      mkdir(this.#diffIds, { recursive: true, mode: 0o700 }),
+    ]).then(() => undefined);
+    return this.#ready;
+  }
+
+  /** The file of a verified blob. */
+  blobPath(digest: Digest): string {
+    return path.join(this.#blobs, digestHex(digest));
+  }
+
+  /** The size of a stored blob, or `undefined` when it is not in the store. */
+  async size(digest: Digest): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobPath(digest))).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** The diffID recorded for a layer blob. */
+  async diffId(digest: Digest): Promise<Digest | undefined> {
+    try {
+      return parseDigest(
+        (await readFile(path.join(this.#diffIds, digestHex(digest)), 'utf8')).trim(),
+        'stored diffID',
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Every blob digest in the store. */
+  async list(): Promise<Digest[]> {
+    await this.#init();
+    return (await readdir(this.#blobs)).map((hex) => `sha256:${hex}`).filter(isDigest);
+  }
+
+  /** Reads a small blob whole, verifying it again (documents are read this way). */
+  async readBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
+    const size = await this.size(digest);
+    if (size === undefined)
+      throw new OciError(OciErrorCode.ImageNotFound, `blob ${digest} is not in the store`);
+    if (size > maxBytes)
+      throw new OciError(OciErrorCode.TooLarge, `blob ${digest} is ${size} bytes, more than ${maxBytes}`);
+    const bytes = await readFile(this.blobPath(digest));
+    if (sha256Digest(bytes) !== digest) {
+      throw new OciError(
+        OciErrorCode.DigestMismatch,
+        `stored blob ${digest} is corrupt; remove the image and pull it again`,
+      );
+    }
+    return bytes;
+  }
+
+  /** Stores bytes the caller has in memory (a manifest, a config) after checking their digest. */
+  async putBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
+    await this.#init();
+    const actual = sha256Digest(bytes);
+    if (actual !== digest)
+      throw new OciError(OciErrorCode.DigestMismatch, `content for ${digest} hashes to ${actual}`);
+    if ((await this.size(digest)) === bytes.length) return;
+    const temp = path.join(
+      this.#ingest,
+      `${digestHex(digest)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+    );
+    const fh = await open(temp, 'w', 0o444);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(temp, this.blobPath(digest));
+  }
+
+  /**
+   * Opens a stored blob as a stream that re-hashes what it reads and fails at the end if the file no
+   * longer matches its digest.
+   */
+  openBlob(digest: Digest): Readable {
+    return createReadStream(this.blobPath(digest), { highWaterMark: WRITE_BATCH }).pipe(
+      new VerifyStream(digest, 'blob'),
+    );
+  }
+
+  /**
+   * Opens a layer as its uncompressed tar stream; the stream fails at the end unless the blob matches
+   * its digest and the tar its recorded diffID. For the rootfs-builder.
+   */
+  async openLayer(digest: Digest, compression: Compression): Promise<Readable> {
+    const diffId = await this.diffId(digest);
+    if (!diffId)
+      throw new OciError(
+        OciErrorCode.ImageNotFound,
+        `layer ${digest} has no recorded diffID: pull its image again`,
+      );
+    const out = new VerifyStream(diffId, 'uncompressed layer');
+    const decompressor = createDecompressor(compression);
+    pipeline(this.openBlob(digest), decompressor, out).catch((error) =>
+      out.destroy(decompressError(error, digest, compression)),
+    );
+    return out;
+  }
+
+  /** Removes a blob (and its diffID). */
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+    await rm(path.join(this.#diffIds, digestHex(digest)), { force: true });
+  }
+
+  /** Removes partial downloads nobody is writing (after a crash, or to free space). */
+  async cleanIngest(): Promise<number> {
+    await this.#init();
+    let removed = 0;
+    for (const name of await readdir(this.#ingest)) {
+      const hex = name.split('.')[0]!;
+      if (this.#inflight.has(`sha256:${hex}`)) continue;
+      await rm(path.join(this.#ingest, name), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
+   * Fetches a blob into the store unless it is there, verifying digest and size (and computing the
+   * diffID for layers) while it streams. Concurrent calls for one digest share one download and all
+   * get its progress.
+   */
+  ingest(request: IngestRequest): Promise<StoredBlob> {
+    const running = this.#inflight.get(request.digest);
+    if (running) {
+      if (request.onProgress) running.listeners.add(request.onProgress);
+      return running.promise;
+    }
+    const listeners = new Set<(done: number, size: number) => void>();
+    if (request.onProgress) listeners.add(request.onProgress);
+    const promise = this.#ingest1(request, (done, size) => {
+      for (const listener of listeners) listener(done, size);
+    }).finally(() => this.#inflight.delete(request.digest));
+    this.#inflight.set(request.digest, { promise, listeners });
+    return promise;
+  }
+
+  async #ingest1(
+    request: IngestRequest,
+    progress: (done: number, size: number) => void,
+  ): Promise<StoredBlob> {
+    await this.#init();
+    const { digest, size, compression } = request;
+    const existing = await this.size(digest);
+    if (existing === size) {
+      const diffId = compression
+        ? ((await this.diffId(digest)) ?? (await this.#diffIdOfStored(digest, compression)))
+        : undefined;
+      progress(size, size);
+      return { digest, size, ...(diffId ? { diffId } : {}), existed: true };
+    }
+    const partial = path.join(this.#ingest, `${digestHex(digest)}.partial`);
+    const fh = await open(partial, 'r+').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return open(partial, 'w+', 0o600);
+      throw error;
+    });
+    let sink: IngestSink | undefined;
+    try {
+      sink = new IngestSink(fh, digest, size, compression, progress);
+      await sink.prime(partial);
+      const attempts = request.attempts ?? 5;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { body, offset } = await request.open(sink.written, request.signal);
+          if (offset !== sink.written) await sink.reset();
+          for await (const chunk of body) await sink.write(chunk);
+          break;
+        } catch (error) {
+          const retryable = error instanceof OciError ? error.retryable : !request.signal?.aborted;
+          if (!retryable || attempt >= attempts)
+            throw error instanceof OciError ? error : transferError(digest, error);
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
+        }
+      }
+      const diffId = await sink.finish();
+      await fh.sync();
+      await fh.close();
+      if (diffId) await this.#writeDiffId(digest, diffId);
+      await rename(partial, this.blobPath(digest));
+      await syncDir(this.#blobs);
+      return { digest, size, ...(diffId ? { diffId } : {}), existed: false };
+    } catch (error) {
+      sink?.abort();
+      await fh.close().catch(() => undefined);
+      // A definite mismatch means the partial file is poisoned; a network failure keeps it to resume.
+      if (!(error instanceof OciError && error.retryable)) await unlink(partial).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #writeDiffId(digest: Digest, diffId: Digest): Promise<void> {
+    const target = path.join(this.#diffIds, digestHex(digest));
+    const temp = `${target}.${process.pid}.tmp`;
+    const fh = await open(temp, 'w', 0o444);
+    try {
+      await fh.writeFile(`${diffId}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(temp, target);
+  }
+
+  async #diffIdOfStored(digest: Digest, compression: Compression): Promise<Digest> {
+    const hash = newSha256();
+    const decompressor = createDecompressor(compression);
+    decompressor.on('data', (chunk: Buffer) => hash.update(chunk));
+    await pipeline(this.openBlob(digest), decompressor).catch((error) => {
+      throw decompressError(error, digest, compression);
+    });
+    const diffId = hashDigest(hash);
+    await this.#writeDiffId(digest, diffId);
+    return diffId;
+  }
+}
+
+function transferError(digest: Digest, error: unknown): OciError {
+  return new OciError(OciErrorCode.Network, `download of ${digest} broke: ${messageOf(error)}`, {
+    cause: error,
+    retryable: true,
+  });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Hashes, decompresses and writes one download, in batches of ~1 MiB. */
+class IngestSink {
+  written = 0;
+  #hash: Hash = newSha256();
+  #diffHash: Hash | undefined;
+  #decompressor: Transform | undefined;
+  #decompressFailed: Error | undefined;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #fileBytes = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly digest: Digest,
+    private readonly size: number,
+    private readonly compression: Compression | undefined,
+    private readonly progress: (done: number, size: number) => void,
+  ) {
+    this.#startDecompressor();
+  }
+
+  #startDecompressor(): void {
+    this.#decompressor?.destroy();
+    this.#decompressFailed = undefined;
+    if (!this.compression || this.compression === 'none') {
+      this.#decompressor = undefined;
+      this.#diffHash = undefined;
+      return;
+    }
+    const hash = newSha256();
+    const decompressor = createDecompressor(this.compression);
+    decompressor.on('data', (chunk: Buffer) => hash.update(chunk));
+    decompressor.on('error', (error) => {
+      this.#decompressFailed = decompressError(error, this.digest, this.compression!);
+    });
+    this.#diffHash = hash;
+    this.#decompressor = decompressor;
+  }
+
+  /** Feeds what an earlier attempt left in the partial file through the hashes. */
+  async prime(file: string): Promise<void> {
+    const { size } = await this.fh.stat();
+    if (size === 0) return;
+    if (size > this.size) return this.reset();
+    for await (const chunk of createReadStream(file, { highWaterMark: WRITE_BATCH })) {
+      await this.#consume(chunk as Buffer);
+    }
+    this.#fileBytes = size;
+  }
+
+  async reset(): Promise<void> {
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.written = 0;
+    this.#fileBytes = 0;
+    this.#hash = newSha256();
+    this.#startDecompressor();
+    await this.fh.truncate(0);
+  }
+
+  async #consume(chunk: Buffer): Promise<void> {
+    if (this.written + chunk.length > this.size) {
+      throw new OciError(
+        OciErrorCode.SizeMismatch,
+        `blob ${this.digest} is longer than the ${this.size} bytes its descriptor says`,
+      );
+    }
+    this.#hash.update(chunk);
+    this.written += chunk.length;
+    if (this.#decompressFailed) throw this.#decompressFailed;
+    if (this.#decompressor && !this.#decompressor.write(chunk)) await once(this.#decompressor, 'drain');
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    await this.#consume(chunk);
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.length;
+    if (this.#batchBytes >= WRITE_BATCH) await this.#flush();
+    this.progress(this.written, this.size);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#batchBytes === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const { bytesWritten } = await this.fh.writev(batch, this.#fileBytes);
+    this.#fileBytes += bytesWritten;
+  }
+
+  /** Checks size and digest, ends the decompressor, and answers the diffID (for layers). */
+  async finish(): Promise<Digest | undefined> {
+    await this.#flush();
+    if (this.written !== this.size) {
+      throw new OciError(
+        OciErrorCode.SizeMismatch,
+        `blob ${this.digest} ended after ${this.written} of ${this.size} bytes`,
+      );
+    }
+    const actual = hashDigest(this.#hash);
+    if (actual !== this.digest) {
+      throw new OciError(
+        OciErrorCode.DigestMismatch,
+        `blob ${this.digest} downloaded with digest ${actual}: the registry served wrong content`,
+      );
+    }
+    if (this.compression === 'none') return this.digest;
+    if (!this.#decompressor) return undefined;
+    const done = once(this.#decompressor, 'end');
+    this.#decompressor.end();
+    this.#decompressor.resume();
+    try {
+      await done;
+    } catch (error) {
+      throw decompressError(error, this.digest, this.compression!);
+    }
+    if (this.#decompressFailed) throw this.#decompressFailed;
+    return hashDigest(this.#diffHash!);
+  }
+
+  abort(): void {
+    this.#decompressor?.destroy();
+  }
+}
+
+/** Re-hashes what flows through and fails at the end unless it matches `digest`. */
+class VerifyStream extends Transform {
+  readonly #hash = newSha256();
+  constructor(
+    private readonly digest: Digest,
+    private readonly what: string,
+  ) {
+    super({ highWaterMark: WRITE_BATCH });
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#hash.update(chunk);
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    const actual = hashDigest(this.#hash);
+    callback(
+      actual === this.digest
+        ? null
+        : new OciError(
+            OciErrorCode.DigestMismatch,
+            `${this.what} ${this.digest} reads back as ${actual}: the store is corrupt`,
+          ),
+    );
+  }
+}
