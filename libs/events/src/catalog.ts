@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { type ContainerEvent, type ContainerNameEvent, containerEventSchemas } from './container.events.js';
 import { EventErrorCode, EventValidationError } from './errors.js';
+import { type ImageEvent, imageEventSchemas } from './image.events.js';
 import type { RecordedEvent } from './metadata.js';
 import { type NetworkEvent, networkEventSchemas } from './network.events.js';
 
@@ -9,7 +10,7 @@ import { type NetworkEvent, networkEventSchemas } from './network.events.js';
  * Every event lxr knows, as one discriminated union on `type`. A context adds its events here
  * and its schema map to {@link entries}, one line each.
  */
-export type LxrEvent = ContainerEvent | ContainerNameEvent | NetworkEvent;
+export type LxrEvent = ContainerEvent | ContainerNameEvent | NetworkEvent | ImageEvent;
 export type LxrEventType = LxrEvent['type'];
 /** A recorded event of a known type, its `data` typed by `type`. */
 export type LxrRecordedEvent = {
@@ -28,6 +29,7 @@ export interface CatalogEntry {
 const entries: Record<LxrEventType, CatalogEntry> = {
   ...containerEventSchemas,
   ...networkEventSchemas,
+  ...imageEventSchemas,
 };
 const checks = new Map<string, TypeCheck<TSchema>>(
   Object.entries(entries).map(([type, entry]) => [type, TypeCompiler.Compile(entry.schema)]),
