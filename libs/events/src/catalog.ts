@@ -3,14 +3,22 @@ import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { type ContainerEvent, type ContainerNameEvent, containerEventSchemas } from './container.events.js';
 import { EventErrorCode, EventValidationError } from './errors.js';
 import { type ImageEvent, imageEventSchemas } from './image.events.js';
+import { type LifecycleEvent, lifecycleEventSchemas } from './lifecycle.events.js';
 import type { RecordedEvent } from './metadata.js';
 import { type NetworkEvent, networkEventSchemas } from './network.events.js';
+import { type RootfsEvent, rootfsEventSchemas } from './rootfs.events.js';
 
 /**
  * Every event lxr knows, as one discriminated union on `type`. A context adds its events here
  * and its schema map to {@link entries}, one line each.
  */
-export type LxrEvent = ContainerEvent | ContainerNameEvent | NetworkEvent | ImageEvent;
+export type LxrEvent =
+  | ContainerEvent
+  | ContainerNameEvent
+  | NetworkEvent
+  | ImageEvent
+  | LifecycleEvent
+  | RootfsEvent;
 export type LxrEventType = LxrEvent['type'];
 /** A recorded event of a known type, its `data` typed by `type`. */
 export type LxrRecordedEvent = {
@@ -29,6 +37,8 @@ export interface CatalogEntry {
 const entries: Record<LxrEventType, CatalogEntry> = {
   ...containerEventSchemas,
   ...networkEventSchemas,
+  ...lifecycleEventSchemas,
+  ...rootfsEventSchemas,
   ...imageEventSchemas,
 };
 const checks = new Map<string, TypeCheck<TSchema>>(

@@ -3,6 +3,8 @@ export * from './container.events.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './image.events.js';
+export * from './lifecycle.events.js';
 export * from './metadata.js';
 export * from './network.events.js';
+export * from './rootfs.events.js';
 export * from './subjects.js';

@@ -1,0 +1,116 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+// A running container's life, appended to its `container-<id>` stream: the gateway records the
+// user's intents (start, stop, kill, restart), the executor on the container's node the facts.
+
+const ContainerId = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 hex characters' });
+const Node = Type.String({ minLength: 1, maxLength: 253 });
+const Timestamp = Type.String({ minLength: 20, maxLength: 40, description: 'RFC 3339, UTC' });
+/** A signal by name, as `docker kill --signal`: `SIGTERM`, `TERM`, or its number. */
+export const SignalName = Type.String({ pattern: '^(SIG)?[A-Z0-9+-]{1,12}$|^[0-9]{1,2}$', maxLength: 16 });
+
+export const ContainerStartedData = Type.Object(
+  {
+    containerId: ContainerId,
+    node: Node,
+    /** PID of the container's init (lxr-init) on the node. */
+    pid: Type.Integer({ minimum: 1 }),
+    netnsPath: Type.String({ pattern: '^/', maxLength: 4096 }),
+    /** The cgroup path, relative to the hierarchy root (`/lxr/<id>`). */
+    cgroup: Type.String({ pattern: '^/', maxLength: 4096 }),
+    startedAt: Timestamp,
+    /** Starts since the container was requested, restarts by policy included (1 for the first). */
+    attempt: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ContainerExitedData = Type.Object(
+  {
+    containerId: ContainerId,
+    node: Node,
+    /** The main process's exit status; 128 + signal when a signal killed it, as docker reports. */
+    code: Type.Integer({ minimum: 0, maximum: 255 }),
+    signal: Type.Union([Type.String({ pattern: '^SIG[A-Z0-9+-]+$', maxLength: 16 }), Type.Null()]),
+    oomKilled: Type.Boolean(),
+    finishedAt: Timestamp,
+    /** The `attempt` of the `ContainerStarted` this exit ends. */
+    attempt: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ContainerFailedData = Type.Object(
+  {
+    containerId: ContainerId,
+    node: Node,
+    /** An `EXECUTOR_*` reason code of docs/ERRORS.md. */
+    code: Type.String({ pattern: '^[A-Z][A-Z0-9_]{2,63}$' }),
+    message: Type.String({ maxLength: 8192 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ContainerIntentData = Type.Object({ containerId: ContainerId }, { additionalProperties: false });
+
+export const ContainerStopRequestedData = Type.Object(
+  {
+    containerId: ContainerId,
+    /** Seconds between SIGTERM and SIGKILL (`docker stop -t`). */
+    timeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ContainerKillRequestedData = Type.Object(
+  { containerId: ContainerId, signal: SignalName },
+  { additionalProperties: false },
+);
+
+export const ContainerRestartRequestedData = ContainerStopRequestedData;
+
+/** The container's init runs (after `RootfsPrepared` and `NetworkReady`, or a restart). */
+export type ContainerStarted = { type: 'ContainerStarted'; data: Static<typeof ContainerStartedData> };
+/** The container's main process ended; the restart policy decides what follows. */
+export type ContainerExited = { type: 'ContainerExited'; data: Static<typeof ContainerExitedData> };
+/** The executor could not run the container; nothing of the attempt is left on the node. */
+export type ContainerFailed = { type: 'ContainerFailed'; data: Static<typeof ContainerFailedData> };
+/** `lxr start`: run a stopped or exited container again. */
+export type ContainerStartRequested = {
+  type: 'ContainerStartRequested';
+  data: Static<typeof ContainerIntentData>;
+};
+/** `lxr stop`: SIGTERM, then SIGKILL after the timeout; the restart policy no longer applies. */
+export type ContainerStopRequested = {
+  type: 'ContainerStopRequested';
+  data: Static<typeof ContainerStopRequestedData>;
+};
+/** `lxr kill`: deliver a signal to the main process. */
+export type ContainerKillRequested = {
+  type: 'ContainerKillRequested';
+  data: Static<typeof ContainerKillRequestedData>;
+};
+/** `lxr restart`: stop (with the timeout), then start. */
+export type ContainerRestartRequested = {
+  type: 'ContainerRestartRequested';
+  data: Static<typeof ContainerRestartRequestedData>;
+};
+
+export type LifecycleEvent =
+  | ContainerStarted
+  | ContainerExited
+  | ContainerFailed
+  | ContainerStartRequested
+  | ContainerStopRequested
+  | ContainerKillRequested
+  | ContainerRestartRequested;
+
+export const lifecycleEventSchemas = {
+  ContainerStarted: { version: 1, schema: ContainerStartedData, context: 'container' },
+  ContainerExited: { version: 1, schema: ContainerExitedData, context: 'container' },
+  ContainerFailed: { version: 1, schema: ContainerFailedData, context: 'container' },
+  ContainerStartRequested: { version: 1, schema: ContainerIntentData, context: 'container' },
+  ContainerStopRequested: { version: 1, schema: ContainerStopRequestedData, context: 'container' },
+  ContainerKillRequested: { version: 1, schema: ContainerKillRequestedData, context: 'container' },
+  ContainerRestartRequested: { version: 1, schema: ContainerRestartRequestedData, context: 'container' },
+} as const;

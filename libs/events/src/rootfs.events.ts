@@ -1,0 +1,58 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+// What the rootfs-builder (issue 4) tells the executor: the container's root filesystem is ready
+// (stream `rootfs-<id>`). The executor writes these into the OCI bundle as given; what to run
+// comes from the image's config in `ImagePulled`.
+
+const ContainerId = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 hex characters' });
+const Node = Type.String({ minLength: 1, maxLength: 253 });
+const AbsolutePath = Type.String({ pattern: '^/', maxLength: 4096 });
+
+/** One extra mount (a volume, a bind mount), in the OCI runtime spec's shape. */
+export const RootfsMount = Type.Object(
+  {
+    destination: AbsolutePath,
+    source: Type.String({ minLength: 1, maxLength: 4096 }),
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    options: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type RootfsMount = Static<typeof RootfsMount>;
+
+export const RootfsPreparedData = Type.Object(
+  {
+    containerId: ContainerId,
+    node: Node,
+    /** The mounted (overlay) root filesystem: the bundle's `root.path`. */
+    rootfsPath: AbsolutePath,
+    mounts: Type.Array(RootfsMount, { maxItems: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+export const RootfsFailedData = Type.Object(
+  {
+    containerId: ContainerId,
+    node: Node,
+    /** A `ROOTFS_*` code of docs/ERRORS.md. */
+    code: Type.String({ pattern: '^[A-Z][A-Z0-9_]{2,63}$' }),
+    message: Type.String({ maxLength: 8192 }),
+  },
+  { additionalProperties: false },
+);
+
+/** The root filesystem is mounted at `rootfsPath`; the executor may start the container. */
+export type RootfsPrepared = { type: 'RootfsPrepared'; data: Static<typeof RootfsPreparedData> };
+/** The root filesystem could not be made. */
+export type RootfsFailed = { type: 'RootfsFailed'; data: Static<typeof RootfsFailedData> };
+
+export type RootfsEvent = RootfsPrepared | RootfsFailed;
+
+export const rootfsEventSchemas = {
+  RootfsPrepared: { version: 1, schema: RootfsPreparedData, context: 'rootfs' },
+  RootfsFailed: { version: 1, schema: RootfsFailedData, context: 'rootfs' },
+} as const;
+
+/** One container's root filesystem: `RootfsPrepared` or `RootfsFailed`. */
+export const rootfsStream = (containerId: string): string => `rootfs-${containerId}`;

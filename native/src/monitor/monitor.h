@@ -1,0 +1,94 @@
+/* lxr-monitor: the per-container supervisor (like podman's conmon) and the exec session proxy. */
+#ifndef LXR_MONITOR_H
+#define LXR_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Frame types of the attach socket and of exec mode's stdin/stdout (see native-contract). */
+enum {
+  FRAME_STDIN = 0,
+  FRAME_RESIZE = 1,
+  FRAME_CLOSE_STDIN = 2,
+  FRAME_SIGNAL = 4,
+  FRAME_STDOUT = 1,
+  FRAME_STDERR = 2,
+  FRAME_EXIT = 3,
+};
+
+/* Incremental decoder of `[u8 type][u32 be length][payload]` frames: stdin payloads are passed on
+ * as they arrive (they can be large), the small control payloads are collected first. */
+struct frame_reader {
+  uint8_t hdr[5];
+  size_t hdr_got;
+  uint8_t type;
+  uint32_t remaining;
+  uint8_t small[8];
+  size_t small_got;
+};
+
+struct frame_sink {
+  int stdin_fd;   /* where stdin payloads go; -1 once closed */
+  int console_fd; /* pty master for resizes; -1 without a tty */
+  pid_t signal_pid; /* exec mode: target of FRAME_SIGNAL; 0 ignores it */
+};
+
+/* Feeds bytes read from a client; returns -1 on a malformed stream (the client is dropped). */
+int frame_feed(struct frame_reader *r, struct frame_sink *sink, const uint8_t *buf, size_t len);
+
+/* Writes one whole frame to fd (blocking); -1 when the peer is gone. */
+int frame_write(int fd, uint8_t type, const void *payload, size_t len);
+
+/* Docker json-file log with size rotation. */
+struct log_stream {
+  char line[16384];
+  size_t len;
+};
+struct log_file {
+  int fd;
+  const char *path;
+  off_t size, max_size;
+  int max_files;
+  struct log_stream out, err;
+};
+int log_open(struct log_file *log);
+/* Splits `buf` into lines (16 KiB at most) and appends them; rotates past max_size. */
+void log_write(struct log_file *log, int stream, const char *buf, size_t len);
+/* Writes what is left of unterminated lines. */
+void log_flush(struct log_file *log);
+
+/* RFC 3339 UTC with nanoseconds into buf (at least 40 bytes). */
+void format_now(char *buf, size_t size);
+/* Appends s as a JSON string body (no quotes), replacing invalid UTF-8 with U+FFFD; returns the
+ * length written, or the length needed when out is too small. */
+size_t json_escape(char *out, size_t cap, const char *s, size_t len);
+
+/* The exit JSON: {"exitCode":N,"signal":"SIGKILL"|null,"oomKilled":B,"finishedAt":"…"}. */
+size_t format_exit(char *buf, size_t size, int status, bool oom_killed);
+
+/* Forks and execs argv with the given stdio (-1 = /dev/null), every other fd closed and the
+ * signal mask cleared. Returns the pid, or -1. */
+pid_t spawn_with_stdio(char *const argv[], int in, int out, int err);
+
+/* A unix listening socket at path (mode 0600), non-blocking, close-on-exec. */
+int listen_unix(const char *path);
+/* Receives one fd sent with SCM_RIGHTS over a connected unix socket. */
+int recv_fd(int sock);
+
+/* Reads a small text file whole into buf (NUL-terminated); -1 on error. */
+ssize_t read_small_file(const char *path, char *buf, size_t size);
+/* Writes a file atomically (path.tmp + rename). */
+int write_file_atomic(const char *path, const char *data, size_t len);
+
+/* The cgroup's oom_kill counter (v2 memory.events or v1 memory.oom_control); -1 when unknown. */
+long read_oom_kills(const char *cgroup_dir);
+
+/* Reads whatever is available in a non-blocking fd into buf; returns the length. */
+size_t drain_fd(int fd, char *buf, size_t size);
+
+int container_main(int argc, char **argv);
+int exec_main(int argc, char **argv);
+
+#endif
