@@ -171,3 +171,8 @@ export const imagePullRequestStream = (pullId: string): string => `image-request
 export const imagePullStream = (pullId: string): string => `image-pull-${pullId}`;
 /** Where a node's image-puller records removals on that node. */
 export const imageNodeStream = (node: string): string => `image-node-${node}`;
+
+/** What a node's image-puller answers on request/reply. */
+export type ImageRequestVerb = 'list' | 'remove' | 'prune';
+/** The request/reply subject of one node's image-puller: `lxr.images.<node>.<verb>`. */
+export const imageRequestSubject = (node: string, verb: ImageRequestVerb): string => `lxr.images.${node}.${verb}`;
