@@ -1,0 +1,145 @@
+import type { EventStore } from '@lxr/event-store';
+import { type EventData, imageNodeStream } from '@lxr/events';
+import {
+  type Digest,
+  formatReference,
+  type GcResult,
+  type ImageListing,
+  type ImageStore,
+  isDigest,
+  OciError,
+  OciErrorCode,
+  parseReference,
+} from '@lxr/oci';
+import type { ContainerUsage } from './container-usage.js';
+
+/** An image as `lxr images` and `GET /v1/images` show it. */
+export interface ImageSummary {
+  readonly id: Digest;
+  readonly references: readonly string[];
+  readonly configDigest: Digest;
+  readonly indexDigest?: Digest;
+  readonly platform: string;
+  readonly size: number;
+  readonly layers: number;
+  readonly created?: string;
+  readonly pulledAt: string;
+  readonly containers: number;
+}
+
+/** What `remove` did. */
+export interface RemoveResult {
+  readonly untagged: readonly string[];
+  readonly deleted: readonly Digest[];
+  readonly blobsRemoved: number;
+  readonly bytesFreed: number;
+}
+
+interface Deps {
+  readonly images: ImageStore;
+  readonly usage: ContainerUsage;
+  readonly store: EventStore;
+  readonly node: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function summary(image: ImageListing, inUse: Map<Digest, number>): ImageSummary {
+  const p = image.platform;
+  return {
+    id: image.digest,
+    references: image.references,
+    configDigest: image.config.digest,
+    ...(image.indexDigest ? { indexDigest: image.indexDigest } : {}),
+    platform: `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`,
+    size: image.size,
+    layers: image.layers.length,
+    ...(image.created ? { created: image.created } : {}),
+    pulledAt: image.pulledAt,
+    containers: inUse.get(image.digest) ?? 0,
+  };
+}
+
+/**
+ * The node's answers to `lxr images`, `lxr rmi` and `lxr image prune` (request/reply on
+ * `lxr.images.<node>.<verb>`). Removals are recorded as `ImageRemoved` in `image-node-<node>`.
+ */
+export function createImageRequests(deps: Deps) {
+  const recordRemoved = async (digest: Digest, references: readonly string[]) => {
+    const data: EventData<'ImageRemoved'> = { node: deps.node, digest, references: [...references] };
+    await deps.store.append(imageNodeStream(deps.node), 'any', [
+      { type: 'ImageRemoved', data, correlationId: digest },
+    ]);
+  };
+
+  /** Finds what `rmi` names: a reference, a digest, or an id prefix of 12+ hex digits. */
+  async function find(target: string): Promise<{ digest: Digest; reference?: string }> {
+    const hex = target.replace(/^sha256:/, '');
+    if (/^[0-9a-f]{12,64}$/.test(hex)) {
+      const matches = (await deps.images.list()).filter(
+        (i) => i.digest.slice(7).startsWith(hex) || i.config.digest.slice(7).startsWith(hex),
+      );
+      if (matches.length === 1) return { digest: matches[0]!.digest };
+      if (matches.length > 1)
+        throw new OciError(
+          OciErrorCode.InvalidReference,
+          `image id prefix "${target}" is ambiguous: use more digits`,
+        );
+      if (isDigest(target))
+        throw new OciError(OciErrorCode.ImageNotFound, `no image ${target} on node ${deps.node}`);
+    }
+    const ref = parseReference(target);
+    const reference = formatReference(ref);
+    const digest = ref.digest && !ref.tag ? ref.digest : await deps.images.lookup(reference);
+    if (!digest || !(await deps.images.image(digest))) {
+      throw new OciError(
+        OciErrorCode.ImageNotFound,
+        `no image "${target}" on node ${deps.node} (lxr images lists them)`,
+      );
+    }
+    return { digest, ...(ref.digest && !ref.tag ? {} : { reference }) };
+  }
+
+  return {
+    async list(): Promise<ImageSummary[]> {
+      const inUse = await deps.usage.counts();
+      return (await deps.images.list()).map((i) => summary(i, inUse));
+    },
+
+    /**
+     * Removes a reference; when it was the image's last one (or the image was named by id), the image
+     * and the blobs only it used. Refuses an image a container uses unless `force`.
+     */
+    async remove(payload: unknown): Promise<RemoveResult> {
+      if (!isRecord(payload) || typeof payload['image'] !== 'string' || payload['image'] === '') {
+        throw new OciError(OciErrorCode.InvalidReference, 'remove needs {"image": "<reference or id>"}');
+      }
+      const force = payload['force'] === true;
+      const { digest, reference } = await find(payload['image']);
+      const image = (await deps.images.list()).find((i) => i.digest === digest)!;
+      const untagged: string[] = [];
+      if (reference && image.references.length > 1) {
+        await deps.images.untag(reference);
+        return { untagged: [reference], deleted: [], blobsRemoved: 0, bytesFreed: 0 };
+      }
+      const users = await deps.usage.users(digest);
+      if (users.length > 0 && !force) {
+        throw new OciError(
+          OciErrorCode.ImageInUse,
+          `image ${payload['image']} is used by container ${users[0]!.slice(0, 12)}${users.length > 1 ? ` and ${users.length - 1} more` : ''}: remove the container first, or use --force`,
+        );
+      }
+      untagged.push(...(await deps.images.removeImage(digest)));
+      const gc: GcResult = await deps.images.gc(await deps.usage.inUse());
+      await recordRemoved(digest, untagged);
+      return { untagged, deleted: [digest], blobsRemoved: gc.blobsRemoved, bytesFreed: gc.bytesFreed };
+    },
+
+    /** Garbage collection: images without references and unused by containers, then unused blobs. */
+    async prune(): Promise<GcResult> {
+      const result = await deps.images.gc(await deps.usage.inUse());
+      for (const digest of result.imagesRemoved) await recordRemoved(digest, []);
+      return result;
+    },
+  };
+}
