@@ -1,13 +1,71 @@
-// Composition root of the network-allocator, which allocates container addresses and wires network namespaces, veths and the bridge.
-// It runs under the service kit — config, logs, health, heartbeat in `lxr_nodes`, graceful
-// shutdown — so the gateway sees it alive; its event handlers arrive with its issue.
-import { runService } from '@lxr/service-kit';
+// Composition root of the network-allocator: per node, as root, it allocates container addresses
+// in the event log and wires each container's namespace, veth pair, bridge, NAT and published
+// ports (see README.md). The only file that reads the environment and opens connections.
+
+import { createPostgresEventStore } from '@lxr/event-store';
+import { contextSubject } from '@lxr/events';
+import { runService, ServiceError, ServiceKitErrorCode } from '@lxr/service-kit';
+import { networkConfigSpec } from './config.js';
+import { NodeNetwork } from './node-network.js';
 
 await runService({
   name: 'network-allocator',
   perNode: true,
   version: '0.1.0',
-  start(context) {
-    context.logger.info('network-allocator running');
+  config: networkConfigSpec,
+  async start({ config, logger, bus, signal, onStop, onShutdown, addReadinessCheck }) {
+    if (!config.databaseUrl) {
+      throw new ServiceError(
+        ServiceKitErrorCode.StartFailed,
+        'LXR_DATABASE_URL is not set: the network-allocator records addresses in the event log',
+      );
+    }
+    const store = createPostgresEventStore({ connectionString: config.databaseUrl, logger });
+    onShutdown('event store', () => store.close());
+    const network = await NodeNetwork.start(
+      store,
+      {
+        node: config.node,
+        home: config.home,
+        pool: config.pool,
+        subnetPrefixLength: config.subnetPrefixLength,
+        bridge: config.bridge,
+        chainPrefix: config.chainPrefix,
+        netnsPrefix: config.netnsPrefix,
+        vethPrefix: config.vethPrefix,
+        dns: config.dns.split(','),
+      },
+      logger,
+    );
+    onShutdown('node network', () => network.close());
+    await network.reconcile();
+
+    // One durable per node: every container event, so removals and failures reach the node that
+    // wired the container. Handlers run concurrently (a burst of creations shares appends).
+    await bus.subscribe({
+      durable: `network-allocator-${config.node.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      filterSubject: contextSubject('container'),
+      concurrency: config.concurrency,
+      handler: (event) => network.handle(event),
+    });
+
+    let lastReconcile = Date.now();
+    const timer = setInterval(() => {
+      network
+        .reconcile()
+        .then(() => {
+          lastReconcile = Date.now();
+        })
+        .catch((error) => logger.error({ err: error }, 'reconciliation failed'));
+    }, config.reconcileIntervalMs);
+    timer.unref();
+    onStop('reconciler', () => clearInterval(timer));
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+    addReadinessCheck(
+      'reconciler',
+      () =>
+        Date.now() - lastReconcile < config.reconcileIntervalMs * 3 + 10_000 ||
+        'reconciliation keeps failing',
+    );
   },
 });

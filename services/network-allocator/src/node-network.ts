@@ -1,0 +1,459 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { messageOf } from '@lxr/bus';
+import { type EventStore, WrongExpectedVersionError } from '@lxr/event-store';
+import {
+  type ContainerRequested,
+  containerStream,
+  type EventData,
+  type IpReleaseReason,
+  type NetworkErrorCode,
+  networkStream,
+  type PublishedPort,
+  type RecordedEvent,
+} from '@lxr/events';
+import {
+  containerFilesDir,
+  type HostEntry,
+  hostsFile,
+  readHostResolvConf,
+  removeContainerFiles,
+  resolvConf,
+  writeContainerFiles,
+  writeInPlace,
+} from './dns-files.js';
+import { NetworkError } from './errors.js';
+import {
+  addRules,
+  deleteContainerRules,
+  deleteRules,
+  dnatRule,
+  installFirewall,
+  listDnatRules,
+  ruleContainer,
+} from './firewall.js';
+import { choosePool, hostNetworks } from './host-networks.js';
+import { resolveHostPorts } from './host-ports.js';
+import { writeHostState } from './host-state.js';
+import type { Allocation, Lease } from './ipam.decider.js';
+import { formatCidr, formatIpv4, macForIpv4 } from './ipv4.js';
+import { KeyedLock } from './keyed-lock.js';
+import {
+  createContainerNetwork,
+  deleteContainerNetwork,
+  ensureBridge,
+  listLinks,
+  listNetns,
+  NETNS_DIR,
+} from './netns.js';
+import { leaseNodeSubnet, NodeAddresses, readPool } from './node-addresses.js';
+
+/** What one node's network is made of; every name is configurable so tests never touch `lxr0`. */
+export interface NodeNetworkSettings {
+  readonly node: string;
+  readonly home: string;
+  readonly pool?: string | undefined;
+  readonly subnetPrefixLength: number;
+  readonly bridge: string;
+  readonly chainPrefix: string;
+  readonly netnsPrefix: string;
+  readonly vethPrefix: string;
+  /** Nameservers for containers when the host has none they can reach. */
+  readonly dns: readonly string[];
+}
+
+/** The log lines the network-allocator writes (pino's shape). */
+export interface NetworkLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** What a reconciliation found and repaired. */
+export interface ReconcileReport {
+  readonly released: number;
+  readonly netns: number;
+  readonly veths: number;
+  readonly rules: number;
+  readonly rulesAdded: number;
+  readonly files: number;
+}
+
+const EVENT_TYPES_GONE = new Set(['ContainerRemoved', 'ContainerFailed']);
+
+/**
+ * One node's container networking: it leases the node's subnet, keeps the bridge and lxr's
+ * iptables chains, and for each container allocates an address (and host ports) in the log, wires
+ * a namespace and veth pair, writes `/etc/hosts` and `/etc/resolv.conf`, and records
+ * `NetworkReady`; on removal (or a failed start) it undoes all of it exactly once, and
+ * {@link reconcile} repairs whatever a crash left between the log and the host.
+ *
+ * Each step is idempotent, so a redelivered event (the allocator was killed mid-way) ends in the
+ * same place: the address is the one already allocated, leftovers of the namespace are replaced,
+ * and the container's stream `network-<id>` says whether it was already done.
+ */
+export class NodeNetwork {
+  readonly #locks = new KeyedLock();
+  #hostResolv = '';
+  #hostsRefresh: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly store: EventStore,
+    readonly settings: NodeNetworkSettings,
+    readonly lease: Lease,
+    readonly addresses: NodeAddresses,
+    private readonly logger: NetworkLogger,
+  ) {}
+
+  /**
+   * Leases (or finds) the node's subnet, makes the bridge and the chains, reads the node's
+   * addresses and reconciles the host with them.
+   */
+  static async start(
+    store: EventStore,
+    settings: NodeNetworkSettings,
+    logger: NetworkLogger,
+  ): Promise<NodeNetwork> {
+    const lease = await leaseSubnet(store, settings);
+    await ensureBridge(settings.bridge, lease.gateway, lease.subnet.prefixLength);
+    const addresses = new NodeAddresses(store, settings.node, lease.subnet);
+    await addresses.refresh();
+    await writeHostState(settings.home, {
+      bridge: settings.bridge,
+      chainPrefix: settings.chainPrefix,
+      netnsPrefix: settings.netnsPrefix,
+      vethPrefix: settings.vethPrefix,
+      subnet: formatCidr(lease.subnet),
+    });
+    const network = new NodeNetwork(store, settings, lease, addresses, logger);
+    await installFirewall(
+      { prefix: settings.chainPrefix, bridge: settings.bridge, subnet: lease.subnet },
+      network.#liveRules(),
+    );
+    network.#hostResolv = await readHostResolvConf();
+    logger.info(
+      {
+        subnet: formatCidr(lease.subnet),
+        pool: lease.pool,
+        bridge: settings.bridge,
+        allocations: addresses.state.byContainer.size,
+      },
+      'node network ready',
+    );
+    return network;
+  }
+
+  /** The netns name of a container: `lxr-<12 hex>`. */
+  netnsName(containerId: string): string {
+    return `${this.settings.netnsPrefix}${containerId.slice(0, 12)}`;
+  }
+
+  /** The host end of its veth pair: the prefix and as much of the id as fits 15 characters. */
+  vethName(containerId: string): string {
+    return `${this.settings.vethPrefix}${containerId.slice(0, 15 - this.settings.vethPrefix.length)}`;
+  }
+
+  /** Handles an event of the container context; others' nodes and other types pass by. */
+  async handle(event: RecordedEvent): Promise<void> {
+    if (event.type === 'ContainerRequested') {
+      const data = event.data as ContainerRequested['data'];
+      if (data.node === this.settings.node) await this.setUp(data, event.metadata.eventId);
+    } else if (EVENT_TYPES_GONE.has(event.type)) {
+      const { containerId } = event.data as { containerId: string };
+      const reason = event.type === 'ContainerRemoved' ? 'container-removed' : 'container-failed';
+      await this.tearDown(containerId, reason, event.metadata.eventId);
+    }
+  }
+
+  /** Wires a requested container and records `NetworkReady` (or `NetworkFailed`). */
+  setUp(request: ContainerRequested['data'], causationId: string | null = null): Promise<void> {
+    return this.#locks.run(request.containerId, () => this.#setUp(request, causationId));
+  }
+
+  async #setUp(request: ContainerRequested['data'], causationId: string | null): Promise<void> {
+    const id = request.containerId;
+    const history = await this.store.readStream(networkStream(id), { limit: 1 });
+    if (history.length > 0) return; // ready, failed or released already: a redelivery
+    let ports: PublishedPort[];
+    try {
+      ports = await resolveHostPorts(request.ports ?? []);
+    } catch (error) {
+      if (error instanceof NetworkError) return this.#fail(id, error.code, error.message, causationId);
+      throw error;
+    }
+    const decision = await this.addresses.allocate({
+      containerId: id,
+      name: request.name,
+      ...(request.hostname === undefined ? {} : { hostname: request.hostname }),
+      ...(request.ip === undefined ? {} : { staticIp: request.ip }),
+      ports,
+    });
+    if (decision.kind === 'failed') return this.#fail(id, decision.code, decision.message, causationId);
+    const { allocation } = decision;
+    let ready: EventData<'NetworkReady'>;
+    try {
+      ready = await this.#wire(allocation);
+    } catch (error) {
+      this.logger.error({ err: error, containerId: id }, 'wiring the container network failed');
+      await this.#unwire(id, allocation);
+      await this.addresses.release(id, 'network-failed');
+      const code = error instanceof NetworkError ? error.code : 'NETWORK_SETUP_FAILED';
+      return this.#fail(id, code, messageOf(error), causationId);
+    }
+    try {
+      await this.store.append(networkStream(id), 'no-stream', [
+        { type: 'NetworkReady', data: ready, correlationId: id, causationId },
+      ]);
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      // Another allocator finished first, or the container went while we wired it.
+      const events = await this.store.readStream(networkStream(id));
+      if (events.some((e) => e.type === 'NetworkReleased' || e.type === 'NetworkFailed')) {
+        await this.#unwire(id, allocation);
+        await this.addresses.release(id, 'container-removed');
+      }
+      return;
+    }
+    this.#scheduleHostsRefresh();
+  }
+
+  /** Namespace, veth, files and DNAT rules of one allocation; what `NetworkReady` reports. */
+  async #wire(allocation: Allocation): Promise<EventData<'NetworkReady'>> {
+    const { containerId: id, ip } = allocation;
+    const netns = this.netnsName(id);
+    const hostVeth = this.vethName(id);
+    const mac = macForIpv4(ip);
+    const { subnet, gateway } = this.lease;
+    const [, files] = await Promise.all([
+      createContainerNetwork({
+        netns,
+        hostVeth,
+        bridge: this.settings.bridge,
+        ip,
+        prefixLength: subnet.prefixLength,
+        gateway,
+        mac,
+      }),
+      writeContainerFiles(
+        containerFilesDir(this.settings.home, id),
+        hostsFile(entryOf(allocation), this.#others(id)),
+        resolvConf(this.#hostResolv, this.settings.dns),
+      ),
+      addRules(allocation.ports.map((p) => dnatRule(this.settings.chainPrefix, id, ip, p))),
+    ]);
+    return {
+      containerId: id,
+      node: this.settings.node,
+      netns,
+      netnsPath: path.join(NETNS_DIR, netns),
+      ip: formatIpv4(ip),
+      prefixLength: subnet.prefixLength,
+      gateway: formatIpv4(gateway),
+      mac,
+      bridge: this.settings.bridge,
+      hostVeth,
+      ...files,
+      ports: [...allocation.ports],
+    };
+  }
+
+  /** Removes whatever of a container's wiring exists; never fails for a part already gone. */
+  async #unwire(id: string, allocation: Allocation | undefined): Promise<void> {
+    await Promise.all([
+      allocation === undefined || allocation.ports.length > 0
+        ? deleteContainerRules(this.settings.chainPrefix, id)
+        : undefined,
+      deleteContainerNetwork(this.netnsName(id), this.vethName(id)),
+      removeContainerFiles(containerFilesDir(this.settings.home, id)),
+    ]);
+  }
+
+  async #fail(id: string, code: NetworkErrorCode | string, message: string, causationId: string | null) {
+    this.logger.warn({ containerId: id, code, message }, 'container network failed');
+    try {
+      await this.store.append(networkStream(id), 'no-stream', [
+        {
+          type: 'NetworkFailed',
+          data: { containerId: id, node: this.settings.node, code, message: message.slice(0, 4096) },
+          correlationId: id,
+          causationId,
+        },
+      ]);
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+    }
+  }
+
+  /**
+   * Undoes a container's network — DNAT rules, veth, namespace, files, then the address — and
+   * records `NetworkReleased`, once: a second call (a redelivery, the reconciler) finds it done.
+   * A container this node never wired is left to its own node.
+   */
+  tearDown(containerId: string, reason: IpReleaseReason, causationId: string | null = null): Promise<void> {
+    return this.#locks.run(containerId, () => this.#tearDown(containerId, reason, causationId));
+  }
+
+  async #tearDown(id: string, reason: IpReleaseReason, causationId: string | null): Promise<void> {
+    const [history] = await Promise.all([this.store.readStream(networkStream(id)), this.addresses.refresh()]);
+    const allocation = this.addresses.state.byContainer.get(id);
+    const released = history.some((e) => e.type === 'NetworkReleased');
+    if (released && !allocation) return;
+    if (!allocation && history.length === 0 && !(await this.#requestedHere(id))) return;
+    await this.#unwire(id, allocation);
+    if (allocation) await this.addresses.release(id, reason);
+    if (!released) {
+      try {
+        await this.store.append(networkStream(id), history.length, [
+          {
+            type: 'NetworkReleased',
+            data: { containerId: id, node: this.settings.node, reason },
+            correlationId: id,
+            causationId,
+          },
+        ]);
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+      }
+    }
+    if (allocation) this.#scheduleHostsRefresh();
+  }
+
+  /** True when the container was requested on this node (its stream's first event says so). */
+  async #requestedHere(id: string): Promise<boolean> {
+    const [first] = await this.store.readStream(containerStream(id), { limit: 1 });
+    return (
+      first?.type === 'ContainerRequested' && (first.data as { node: string }).node === this.settings.node
+    );
+  }
+
+  /** True when the container is removed, failed or unknown to the log. */
+  async #containerGone(id: string): Promise<boolean> {
+    const events = await this.store.readStream(containerStream(id));
+    return events.length === 0 || events.some((e) => EVENT_TYPES_GONE.has(e.type));
+  }
+
+  /**
+   * Compares the log with the host and repairs both: releases the addresses of containers that
+   * are gone (removed or failed while the allocator was down), deletes namespaces, veths, rules
+   * and files that belong to no allocation, and puts back DNAT rules an allocation misses.
+   * Containers with an operation in flight are left alone.
+   */
+  async reconcile(): Promise<ReconcileReport> {
+    const { netnsPrefix, vethPrefix, chainPrefix, home } = this.settings;
+    const filesDir = path.join(home, 'network', 'containers');
+    // The host first, then the log: anything wired was allocated before, so it is in what we read.
+    const [netnses, links, rules, dirs] = await Promise.all([
+      listNetns(netnsPrefix),
+      listLinks(vethPrefix),
+      listDnatRules(chainPrefix),
+      readdir(filesDir).catch(() => [] as string[]),
+    ]);
+    this.#hostResolv = await readHostResolvConf();
+    await this.addresses.refresh();
+    let released = 0;
+    for (const allocation of [...this.addresses.state.byContainer.values()]) {
+      const id = allocation.containerId;
+      if (this.#locks.has(id)) continue;
+      const [network] = await Promise.all([this.store.readStream(networkStream(id))]);
+      const failed = network.some((e) => e.type === 'NetworkFailed' || e.type === 'NetworkReleased');
+      if (failed || (await this.#containerGone(id))) {
+        await this.tearDown(id, 'reconciled');
+        released++;
+      }
+    }
+    const live = [...this.addresses.state.byContainer.keys()];
+    const busy = (fragment: string) =>
+      live.some((id) => id.startsWith(fragment)) || this.#locks.hasPrefix(fragment);
+    const orphanNetns = netnses.filter((n) => !busy(n.slice(netnsPrefix.length)));
+    const orphanLinks = links.filter((l) => !busy(l.slice(vethPrefix.length)));
+    const orphanRules = rules.filter((r) => {
+      const id = ruleContainer(r);
+      return id === undefined || !busy(id);
+    });
+    const orphanDirs = dirs.filter((d) => !busy(d));
+    for (const netns of orphanNetns) await deleteContainerNetwork(netns, undefined);
+    for (const link of orphanLinks) await deleteContainerNetwork('', link);
+    await deleteRules(orphanRules);
+    for (const dir of orphanDirs) await removeContainerFiles(path.join(filesDir, dir));
+    const present = new Set(rules.map(ruleContainer));
+    const missing = [...this.addresses.state.byContainer.values()].filter(
+      (a) => a.ports.length > 0 && !present.has(a.containerId) && !this.#locks.has(a.containerId),
+    );
+    await addRules(missing.flatMap((a) => this.#rulesOf(a)));
+    const report = {
+      released,
+      netns: orphanNetns.length,
+      veths: orphanLinks.length,
+      rules: orphanRules.length,
+      rulesAdded: missing.length,
+      files: orphanDirs.length,
+    };
+    if (Object.values(report).some((n) => n > 0)) this.logger.info(report, 'reconciled');
+    return report;
+  }
+
+  #rulesOf(a: Allocation): string[] {
+    return a.ports.map((p) => dnatRule(this.settings.chainPrefix, a.containerId, a.ip, p));
+  }
+
+  #liveRules(): string[] {
+    return [...this.addresses.state.byContainer.values()].flatMap((a) => this.#rulesOf(a));
+  }
+
+  #others(id: string): HostEntry[] {
+    return [...this.addresses.state.byContainer.values()].filter((a) => a.containerId !== id).map(entryOf);
+  }
+
+  /**
+   * Rewrites every container's `/etc/hosts` soon (once for a burst of changes), so each lists the
+   * containers on the network now. Off the path of `NetworkReady`.
+   */
+  #scheduleHostsRefresh(): void {
+    if (this.#hostsRefresh) return;
+    this.#hostsRefresh = setTimeout(() => {
+      this.#hostsRefresh = undefined;
+      this.#refreshHosts().catch((error) =>
+        this.logger.warn({ err: error }, 'refreshing /etc/hosts files failed'),
+      );
+    }, 100);
+    this.#hostsRefresh.unref();
+  }
+
+  async #refreshHosts(): Promise<void> {
+    const all = [...this.addresses.state.byContainer.values()];
+    await Promise.all(
+      all.map(async (a) => {
+        const file = path.join(containerFilesDir(this.settings.home, a.containerId), 'hosts');
+        const content = hostsFile(entryOf(a), all.filter((o) => o !== a).map(entryOf));
+        await writeInPlace(file, content).catch(() => undefined);
+      }),
+    );
+  }
+
+  /** Stops background work (the pending hosts refresh). */
+  close(): void {
+    clearTimeout(this.#hostsRefresh);
+  }
+}
+
+function entryOf(a: Allocation): HostEntry {
+  const names = [...new Set([a.hostname ?? a.name, a.name, a.containerId.slice(0, 12)])];
+  return { ip: formatIpv4(a.ip), names };
+}
+
+/** The node's lease: the one it holds, else a new one from the configured, recorded or default pool. */
+async function leaseSubnet(store: EventStore, settings: NodeNetworkSettings): Promise<Lease> {
+  const [leases, host] = await Promise.all([readPool(store), hostNetworks(settings.bridge)]);
+  const own = leases.get(settings.node);
+  if (own) {
+    choosePool(formatCidr(own.subnet), host); // still free on this host?
+    return own;
+  }
+  const recorded = [...leases.values()][0]?.pool;
+  const pool = choosePool(settings.pool ?? recorded, host);
+  return leaseNodeSubnet(
+    store,
+    { node: settings.node, pool, subnetPrefixLength: settings.subnetPrefixLength },
+    settings.node,
+  );
+}
