@@ -153,7 +153,7 @@ int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err) {
   snprintf(st.id, sizeof st.id, "%s", o->id);
   snprintf(st.dir, sizeof st.dir, "%s/%s", o->root, o->id);
   snprintf(st.bundle, sizeof st.bundle, "%s", spec.bundle);
-  snprintf(st.cgroup, sizeof st.cgroup, "%s%s", spec.cgroups_path ? "/" : "lxr-runtime/",
+  snprintf(st.cgroup, sizeof st.cgroup, "%s%s", spec.cgroups_path ? "" : "lxr-runtime/",
            spec.cgroups_path ? spec.cgroups_path : o->id);
   if (lxr_mkdir_p(o->root, 0700, err) < 0) return -1;
   if (mkdir(st.dir, 0700) < 0)
@@ -240,6 +240,7 @@ int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err) {
   if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0) goto fail;
   close(sv[0]);
   close(fifo);
+  if (o->init_pid) *o->init_pid = pid;
   return 0;
 fail:
   if (pid > 0) {

@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "runtime.h"
 
 static const char usage[] =
     "usage: lxr-runtime [--root DIR] COMMAND [OPTIONS] ID\n"
     "  create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID\n"
+    "  run [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID   (create, start, wait, delete)\n"
     "  start ID\n"
     "  state ID\n"
     "  kill ID [SIGNAL]\n"
@@ -44,6 +46,26 @@ static int fail_usage(const char *what) {
   return 125;
 }
 
+/* run: create, start, wait for the init (this process is its parent), delete; exits as it did. */
+static int run_to_end(const char *root, const char *id, pid_t init) {
+  lxr_error err;
+  int status = 0;
+  if (lxr_cmd_start(root, id, &err) < 0) {
+    fprintf(stderr, "lxr-runtime: %s\n", err.msg);
+    status = 1;
+  } else if (LXR_RETRY(waitpid(init, &status, 0)) < 0) {
+    fprintf(stderr, "lxr-runtime: wait for the container: %s\n", strerror(errno));
+    status = 1;
+  } else {
+    status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  if (lxr_cmd_delete(root, id, true, &err) < 0) {
+    fprintf(stderr, "lxr-runtime: %s\n", err.msg);
+    if (status == 0) status = 1;
+  }
+  return status;
+}
+
 int main(int argc, char **argv) {
   lxr_error err = {{0}};
   const char *root = LXR_DEFAULT_ROOT;
@@ -72,9 +94,9 @@ int main(int argc, char **argv) {
   const char *cmd = argv[i++];
   int r;
   if (!strcmp(cmd, "create") || !strcmp(cmd, "run")) {
-    if (!strcmp(cmd, "run")) return fail_usage("run is not supported: use create and start");
     if (lxr_ensure_sealed_exe(argv, &err) < 0) goto fail;
-    struct lxr_create_opts o = {.root = root};
+    pid_t init = -1;
+    struct lxr_create_opts o = {.root = root, .init_pid = cmd[0] == 'r' ? &init : NULL};
     for (; i < argc; i++) {
       if (option(argc, argv, &i, "--bundle", "-b", &o.bundle) || option(argc, argv, &i, "--pid-file", NULL, &o.pid_file) ||
           option(argc, argv, &i, "--console-socket", NULL, &o.console_socket) || flag(argv[i], "--no-new-keyring"))
@@ -85,6 +107,7 @@ int main(int argc, char **argv) {
     }
     if (!o.id) return fail_usage("create needs an ID");
     r = lxr_cmd_create(&o, &err);
+    if (r == 0 && o.init_pid) return run_to_end(root, o.id, init);
   } else if (!strcmp(cmd, "exec")) {
     if (lxr_ensure_sealed_exe(argv, &err) < 0) goto fail;
     struct lxr_exec_opts o = {.root = root};

@@ -114,7 +114,7 @@ struct lxr_spec {
   struct lxr_idmap *uid_maps, *gid_maps;
   size_t nuid_maps, ngid_maps;
   struct lxr_resources resources;
-  char *cgroups_path; /* relative to each hierarchy's root, without leading '/' */
+  char *cgroups_path; /* absolute: below each hierarchy's root; relative: below the runtime's cgroup */
   char **masked_paths, **readonly_paths;
   size_t nmasked_paths, nreadonly_paths;
   struct lxr_sysctl *sysctls;
@@ -217,6 +217,7 @@ int lxr_write_all(int fd, const void *buf, size_t len);
 
 struct lxr_create_opts {
   const char *root, *id, *bundle, *pid_file, *console_socket;
+  pid_t *init_pid; /* run: set to the init's pid, which stays this process's child */
 };
 int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err);
 int lxr_cmd_start(const char *root, const char *id, lxr_error *err);

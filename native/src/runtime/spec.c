@@ -624,7 +624,7 @@ static int parse_linux(json *o, struct lxr_spec *spec, lxr_error *err) {
         (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0) || *p == '\0')
       return lxr_fail(err, 0, "config.json: linux.cgroupsPath %s is not a cgroup below the root",
                       cgroups_path);
-    spec->cgroups_path = lxr_strdup(p);
+    spec->cgroups_path = lxr_strdup(cgroups_path); /* a relative path is below the runtime's own cgroup */
   }
   if (string_array(o, w, "maskedPaths", &spec->masked_paths, &spec->nmasked_paths, err) < 0 ||
       string_array(o, w, "readonlyPaths", &spec->readonly_paths, &spec->nreadonly_paths, err) < 0)
