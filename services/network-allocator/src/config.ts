@@ -42,5 +42,10 @@ export const networkConfigSpec = {
     description: 'nameservers for containers when the host has none they can reach',
   }),
   reconcileIntervalMs: field.integer('LXR_NETWORK_RECONCILE_MS', { default: 30_000, min: 100 }),
+  ackWaitMs: field.integer('LXR_NETWORK_ACK_WAIT_MS', {
+    default: 30_000,
+    min: 100,
+    description: 'how long events a killed allocator held wait before they are redelivered',
+  }),
   concurrency: field.integer('LXR_NETWORK_CONCURRENCY', { default: 32, min: 1, max: 1024 }),
 };

@@ -46,6 +46,7 @@ await runService({
       durable: `network-allocator-${config.node.replace(/[^A-Za-z0-9_-]/g, '_')}`,
       filterSubject: contextSubject('container'),
       concurrency: config.concurrency,
+      ackWaitMs: config.ackWaitMs,
       handler: (event) => network.handle(event),
     });
 

@@ -82,7 +82,7 @@ export async function createContainerNetwork(link: ContainerLink): Promise<void>
 export async function deleteContainerNetwork(netns: string, hostVeth: string | undefined): Promise<void> {
   const lines: string[] = [];
   if (hostVeth && existsSync(`/sys/class/net/${hostVeth}`)) lines.push(`link del ${hostVeth}`);
-  if (existsSync(`${NETNS_DIR}/${netns}`)) lines.push(`netns del ${netns}`);
+  if (netns && existsSync(`${NETNS_DIR}/${netns}`)) lines.push(`netns del ${netns}`);
   if (lines.length > 0) await run('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
 }
 
