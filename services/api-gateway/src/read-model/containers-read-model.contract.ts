@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EventStore } from '@lxr/event-store';
-import { containerStream, type NewEvent } from '@lxr/events';
+import { containerStream, type NewEvent, networkStream } from '@lxr/events';
 import type { ContainersReadModel } from './containers.read-model.js';
 
 export interface ReadModelFixture {
@@ -84,6 +84,59 @@ export function containersReadModelContract(name: string, setup: () => Promise<R
         await readModel.catchUp();
         assert.deepEqual(await readModel.list({ all: true }), []);
         assert.deepEqual(await readModel.lookup(id), []);
+      }),
+    );
+
+    it(
+      'shows the address and namespace from NetworkReady, until NetworkReleased',
+      withFixture(async ({ store, readModel }) => {
+        const id = hexId('e1');
+        await request(store, id, 'net');
+        const data = {
+          containerId: id,
+          node: 'n1',
+          netns: 'lxr-e10000000000',
+          netnsPath: '/run/netns/lxr-e10000000000',
+          ip: '10.88.0.2',
+          prefixLength: 24,
+          gateway: '10.88.0.1',
+          mac: '02:42:0a:58:00:02',
+          bridge: 'lxr0',
+          hostVeth: 'lxve1000000000',
+          hostsPath: '/var/lib/lxr/network/containers/x/hosts',
+          resolvConfPath: '/var/lib/lxr/network/containers/x/resolv.conf',
+          ports: [],
+        };
+        await store.append(networkStream(id), 'no-stream', [
+          { type: 'NetworkReady', data, correlationId: id },
+        ]);
+        await readModel.catchUp();
+        const [c] = await readModel.lookup(id);
+        assert.deepEqual([c?.ip, c?.netns], ['10.88.0.2', 'lxr-e10000000000']);
+        await store.append(networkStream(id), 1, [
+          {
+            type: 'NetworkReleased',
+            data: { containerId: id, node: 'n1', reason: 'container-failed' },
+            correlationId: id,
+          },
+        ]);
+        await readModel.catchUp();
+        const [d] = await readModel.lookup(id);
+        assert.deepEqual([d?.ip, d?.netns], [null, null]);
+        await remove(store, id, 'net');
+        await store.append(networkStream(id), 2, [
+          {
+            type: 'NetworkReleased',
+            data: { containerId: id, node: 'n1', reason: 'container-removed' },
+            correlationId: id,
+          },
+        ]);
+        await readModel.catchUp();
+        assert.deepEqual(
+          await readModel.lookup(id),
+          [],
+          'a late network event does not bring a removed row back',
+        );
       }),
     );
 

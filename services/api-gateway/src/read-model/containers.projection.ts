@@ -54,7 +54,7 @@ function toRow(view: ContainerView) {
  */
 export const containersProjection: Projection<GatewayDatabase> = {
   name: 'api-gateway.containers',
-  version: 1,
+  version: 2,
   handles: CONTAINER_PROJECTION_EVENTS,
   async apply(trx: Transaction<GatewayDatabase>, event) {
     const id = containerIdOf(event);

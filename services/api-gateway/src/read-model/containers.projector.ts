@@ -2,7 +2,12 @@ import type { ContainerRequested, RecordedEvent } from '@lxr/events';
 import type { ContainerView } from './containers.read-model.js';
 
 /** Event types the containers read model reads; the rest of the log passes it by. */
-export const CONTAINER_PROJECTION_EVENTS = ['ContainerRequested', 'ContainerRemoved'] as const;
+export const CONTAINER_PROJECTION_EVENTS = [
+  'ContainerRequested',
+  'ContainerRemoved',
+  'NetworkReady',
+  'NetworkReleased',
+] as const;
 
 /**
  * The containers read model as a pure fold over one row: the row after `event`, `null` when
@@ -19,6 +24,20 @@ export function projectContainer(
     case 'ContainerRemoved':
       // Removed containers leave the model, as they leave `docker ps -a`.
       return null;
+    case 'NetworkReady':
+    case 'NetworkReleased': {
+      // A network event after the removal must not bring the row back.
+      if (!current) return undefined;
+      const ready = event.type === 'NetworkReady' ? (event.data as { ip: string; netns: string }) : undefined;
+      const { position, timestamp } = event.metadata;
+      return {
+        ...current,
+        ip: ready?.ip ?? null,
+        netns: ready?.netns ?? null,
+        updatedAt: timestamp,
+        position,
+      };
+    }
     default:
       return undefined;
   }
