@@ -8,6 +8,7 @@ import type {
   CreateContainerRequest,
   CreatedContainer,
   Health,
+  NetworkInspect,
   NodeInfo,
   Problem,
   RemovedContainer,
@@ -77,6 +78,10 @@ export interface LxrClient {
   readonly nodes: {
     /** `GET /v1/nodes`. */
     list(options?: RequestOptions): Promise<NodeInfo[]>;
+  };
+  readonly networks: {
+    /** `GET /v1/networks`: the address pool, each node's subnet and its allocations. */
+    inspect(options?: RequestOptions): Promise<NetworkInspect>;
   };
   /** `GET /readyz`: resolves with the checks whether or not the API is ready. */
   health(options?: RequestOptions): Promise<Health & { readonly ready: boolean }>;
@@ -230,6 +235,7 @@ export function createClient(options: ClientOptions): LxrClient {
     },
     events: { stream },
     nodes: { list: ({ signal } = {}) => json('GET', '/v1/nodes', { signal }) },
+    networks: { inspect: ({ signal } = {}) => json('GET', '/v1/networks', { signal }) },
     async health({ signal } = {}) {
       try {
         const health = await json<Health>('GET', '/readyz', { signal });

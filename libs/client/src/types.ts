@@ -1,7 +1,7 @@
-import type { PortBinding, RecordedEvent, ResourceLimits, RestartPolicy } from '@lxr/events';
+import type { PortBinding, PublishedPort, RecordedEvent, ResourceLimits, RestartPolicy } from '@lxr/events';
 
 /** Resource limits, as `docker create --memory/--cpus/--pids-limit`: the `ContainerRequested` event's. */
-export type { PortBinding, ResourceLimits, RestartPolicy };
+export type { PortBinding, PublishedPort, ResourceLimits, RestartPolicy };
 
 /** The body of `POST /v1/containers`. */
 export interface CreateContainerRequest {
@@ -98,6 +98,31 @@ export interface NodeInfo {
   readonly lastSeen: string | null;
   /** Every service heartbeating from this node (image-puller, executor, …). */
   readonly services: { readonly name: string; readonly alive: boolean; readonly lastSeen: string | null }[];
+}
+
+/** One address of a node's subnet, held by a container. */
+export interface NetworkAllocation {
+  readonly containerId: string;
+  readonly name: string;
+  readonly ip: string;
+  /** Host ports it publishes, as the node resolved them. */
+  readonly ports: readonly PublishedPort[];
+}
+
+/** A node's subnet of the pool and the addresses given out in it. */
+export interface NodeNetwork {
+  readonly node: string;
+  readonly subnet: string;
+  /** The bridge's address: the containers' default route. */
+  readonly gateway: string;
+  readonly allocations: readonly NetworkAllocation[];
+}
+
+/** The cluster's address pool and its use, as `GET /v1/networks` reports it (`lxr network inspect`). */
+export interface NetworkInspect {
+  /** The pool nodes lease their subnets from; null before any node leased one. */
+  readonly pool: string | null;
+  readonly nodes: readonly NodeNetwork[];
 }
 
 /** What `/readyz` answers: `ready` or `not ready`, with each dependency's check. */

@@ -14,6 +14,7 @@ import { bearerAuth } from './http/auth.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
 import { createGatewayMetrics, type GatewayMetrics, instrumentRequests } from './http/metrics.js';
 import { installProblemHandlers } from './http/problem.js';
+import { networkRoutes } from './networks/networks.routes.js';
 import type { NodeDirectory } from './nodes/node-directory.js';
 import { nodeRoutes } from './nodes/nodes.routes.js';
 import type { ContainersReadModel } from './read-model/containers.read-model.js';
@@ -87,6 +88,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         { name: 'containers', description: 'Containers (docker create, ps, inspect, rm)' },
         { name: 'events', description: 'The event log as Server-Sent Events' },
         { name: 'nodes', description: 'Node agents' },
+        { name: 'networks', description: 'Container addresses (lxr network inspect)' },
         { name: 'health', description: 'Probes (no token)' },
       ],
     },
@@ -122,6 +124,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         ...deps.sse,
       });
       await v1.register(nodeRoutes, { nodes: deps.nodes });
+      await v1.register(networkRoutes, { store: deps.store });
     },
     { prefix: '/v1' },
   );

@@ -17,6 +17,7 @@ describe('OpenAPI', () => {
       '/v1/containers',
       '/v1/containers/{ref}',
       '/v1/events',
+      '/v1/networks',
       '/v1/nodes',
     ]);
     const create = spec.paths['/v1/containers'].post;
