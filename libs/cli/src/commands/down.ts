@@ -13,7 +13,8 @@ export const downCommand: Command = {
     {
       name: 'purge',
       kind: 'boolean',
-      description: "Also delete lxr's data (event log, NATS streams, logs, secrets)",
+      description:
+        "Also delete lxr's data (event log, NATS streams, logs, secrets) and its host network (namespaces, veths, bridge, iptables chains)",
     },
   ],
   args: { min: 0, max: 0 },
@@ -22,6 +23,11 @@ export const downCommand: Command = {
     const purge = booleanFlag(args, 'purge');
     const running = await ctx.compose.status({ lxrHome: home });
     await ctx.compose.down({ lxrHome: home, purge });
+    if (purge) {
+      // The services are stopped, so nothing re-creates what this removes.
+      const { purgeHostNetwork } = await import('@lxr/network-allocator/purge');
+      await purgeHostNetwork(home);
+    }
     ctx.stdout.write(
       `${running ? 'lxr is down' : 'lxr was not running'}${purge ? `; removed its data under ${home}` : ''}\n`,
     );

@@ -3,6 +3,7 @@ import { createCommand } from './create.js';
 import { downCommand } from './down.js';
 import { eventsCommand } from './events.js';
 import { inspectCommand } from './inspect.js';
+import { networkCommand } from './network.js';
 import { psCommand } from './ps.js';
 import { rmCommand } from './rm.js';
 import { statusCommand } from './status.js';
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   inspectCommand,
   rmCommand,
   eventsCommand,
+  networkCommand,
 ];
 
 export type { Command } from './command.js';

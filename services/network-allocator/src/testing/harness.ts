@@ -29,6 +29,9 @@ import { parseCidr } from '../ipv4.js';
 import { listLinks, listNetns } from '../netns.js';
 import { purgeHostNetwork } from '../purge.js';
 
+export { macForIpv4, parseIpv4 } from '../ipv4.js';
+export { createContainerNetwork, deleteContainerNetwork, linkBatches } from '../netns.js';
+
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
 /** The names one harness uses on the host: unique per run, never lxr0, LXR-* or the default pool. */
@@ -89,7 +92,13 @@ async function freeTestPool(): Promise<string> {
   throw new Error('no free 10.200–249.0.0/16 pool on this host for the test');
 }
 
-export async function startNetworkHarness(options: { reconcileMs?: number } = {}): Promise<NetworkHarness> {
+export interface NetworkHarnessOptions {
+  readonly reconcileMs?: number;
+  /** PostgreSQL's fsync; off by default (throwaway data), on for benchmarks. */
+  readonly fsync?: boolean;
+}
+
+export async function startNetworkHarness(options: NetworkHarnessOptions = {}): Promise<NetworkHarness> {
   const tag = randomBytes(2).toString('hex');
   const names: HarnessNames = {
     tag,
@@ -111,7 +120,10 @@ export async function startNetworkHarness(options: { reconcileMs?: number } = {}
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    const [postgres, nats] = await Promise.all([startPostgres({ fsync: false }), startNats()]);
+    const [postgres, nats] = await Promise.all([
+      startPostgres({ fsync: options.fsync ?? false }),
+      startNats(),
+    ]);
     cleanups.push(
       () => postgres.dispose(),
       () => nats.dispose(),
