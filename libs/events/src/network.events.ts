@@ -45,6 +45,9 @@ export const IpAllocatedData = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 128 }),
     hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
     ip: Ipv4Address,
+    /** The named network namespace and host veth the container gets, so a reconciler finds them. */
+    netns: Type.String({ minLength: 1, maxLength: 64 }),
+    hostVeth: Type.String({ minLength: 1, maxLength: 15 }),
     /** Host ports the container holds: taken here, under the node stream's optimistic concurrency. */
     ports: Type.Array(PublishedPort, { maxItems: 1024 }),
   },

@@ -47,5 +47,12 @@ export const networkConfigSpec = {
     min: 100,
     description: 'how long events a killed allocator held wait before they are redelivered',
   }),
+  warm: field.integer('LXR_NETWORK_WARM', {
+    default: 4,
+    min: 0,
+    max: 256,
+    description:
+      'namespaces (with veth pairs) made ahead of requests, so wiring a container starts no process',
+  }),
   concurrency: field.integer('LXR_NETWORK_CONCURRENCY', { default: 32, min: 1, max: 1024 }),
 };

@@ -18,6 +18,8 @@ const subnet = parseCidr('10.77.3.0/24')!;
 const request = (n: number, extra: Partial<AllocateCommand> = {}): AllocateCommand => ({
   containerId: id(n),
   name: `c${n}`,
+  netns: `ns${n}`,
+  hostVeth: `v${n}`,
   ports: [],
   ...extra,
 });

@@ -108,6 +108,8 @@ export interface Allocation {
   readonly name: string;
   readonly hostname: string | undefined;
   readonly ip: number;
+  readonly netns: string;
+  readonly hostVeth: string;
   readonly ports: readonly PublishedPort[];
 }
 
@@ -130,9 +132,9 @@ export function foldNode(events: readonly NetworkEvent[], from: NodeState = empt
   let lastIp = from.lastIp;
   for (const event of events) {
     if (event.type === 'IpAllocated') {
-      const { containerId, name, hostname, ip, ports } = event.data;
+      const { containerId, name, hostname, ip, netns, hostVeth, ports } = event.data;
       const address = parseIpv4(ip)!;
-      byContainer.set(containerId, { containerId, name, hostname, ip: address, ports });
+      byContainer.set(containerId, { containerId, name, hostname, ip: address, netns, hostVeth, ports });
       byIp.set(address, containerId);
       lastIp = address;
     } else if (event.type === 'IpReleased') {
@@ -152,6 +154,9 @@ export interface AllocateCommand {
   readonly hostname?: string;
   /** `--ip`; any free address when absent. */
   readonly staticIp?: string;
+  /** Where it will be wired: recorded with the address. */
+  readonly netns: string;
+  readonly hostVeth: string;
   /** Host ports already resolved (a 0 replaced by a port the kernel found free). */
   readonly ports: readonly PublishedPort[];
 }
@@ -256,6 +261,8 @@ export function decideAllocations(
       name: command.name,
       hostname: command.hostname,
       ip,
+      netns: command.netns,
+      hostVeth: command.hostVeth,
       ports: command.ports,
     };
     inBatch.set(command.containerId, allocation);
@@ -277,6 +284,8 @@ function allocatedEvent(
       name: a.name,
       ...(a.hostname === undefined ? {} : { hostname: a.hostname }),
       ip: formatIpv4(a.ip),
+      netns: a.netns,
+      hostVeth: a.hostVeth,
       ports: [...a.ports],
     },
   };

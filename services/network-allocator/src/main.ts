@@ -34,11 +34,13 @@ await runService({
         netnsPrefix: config.netnsPrefix,
         vethPrefix: config.vethPrefix,
         dns: config.dns.split(','),
+        warm: config.warm,
       },
       logger,
     );
     onShutdown('node network', () => network.close());
     await network.reconcile();
+    network.startWarmPool();
 
     // One durable per node: every container event, so removals and failures reach the node that
     // wired the container. Handlers run concurrently (a burst of creations shares appends).

@@ -47,6 +47,7 @@ import {
   NETNS_DIR,
 } from './netns.js';
 import { leaseNodeSubnet, NodeAddresses, readPool } from './node-addresses.js';
+import { processAlive, type WarmLink, WarmPool, warmOwner } from './warm-pool.js';
 
 /** What one node's network is made of; every name is configurable so tests never touch `lxr0`. */
 export interface NodeNetworkSettings {
@@ -60,10 +61,13 @@ export interface NodeNetworkSettings {
   readonly vethPrefix: string;
   /** Nameservers for containers when the host has none they can reach. */
   readonly dns: readonly string[];
+  /** Namespaces (with veth pairs) kept ready ahead of requests; 0 makes each on demand. */
+  readonly warm: number;
 }
 
 /** The log lines the network-allocator writes (pino's shape). */
 export interface NetworkLogger {
+  debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -94,6 +98,7 @@ const EVENT_TYPES_GONE = new Set(['ContainerRemoved', 'ContainerFailed']);
  */
 export class NodeNetwork {
   readonly #locks = new KeyedLock();
+  #warm: WarmPool | undefined;
   #hostResolv = '';
   #hostsRefresh: NodeJS.Timeout | undefined;
 
@@ -131,6 +136,15 @@ export class NodeNetwork {
       network.#liveRules(),
     );
     network.#hostResolv = await readHostResolvConf();
+    if (settings.warm > 0) {
+      network.#warm = new WarmPool({
+        size: settings.warm,
+        bridge: settings.bridge,
+        netnsPrefix: settings.netnsPrefix,
+        vethPrefix: settings.vethPrefix,
+        onError: (error) => logger.warn({ err: error }, 'making a namespace ahead of time failed'),
+      });
+    }
     logger.info(
       {
         subnet: formatCidr(lease.subnet),
@@ -172,6 +186,7 @@ export class NodeNetwork {
 
   async #setUp(request: ContainerRequested['data'], causationId: string | null): Promise<void> {
     const id = request.containerId;
+    const t0 = performance.now();
     const history = await this.store.readStream(networkStream(id), { limit: 1 });
     if (history.length > 0) return; // ready, failed or released already: a redelivery
     let ports: PublishedPort[];
@@ -181,18 +196,24 @@ export class NodeNetwork {
       if (error instanceof NetworkError) return this.#fail(id, error.code, error.message, causationId);
       throw error;
     }
+    // A link made ahead of time if one is ready; else one named after the container, made now.
+    const warm = this.#warm?.take();
     const decision = await this.addresses.allocate({
       containerId: id,
       name: request.name,
       ...(request.hostname === undefined ? {} : { hostname: request.hostname }),
       ...(request.ip === undefined ? {} : { staticIp: request.ip }),
+      netns: warm?.netns ?? this.netnsName(id),
+      hostVeth: warm?.hostVeth ?? this.vethName(id),
       ports,
     });
+    const { allocation } = decision.kind === 'allocated' ? decision : { allocation: undefined };
+    if (warm && allocation?.netns !== warm.netns) this.#warm!.giveBack(warm);
     if (decision.kind === 'failed') return this.#fail(id, decision.code, decision.message, causationId);
-    const { allocation } = decision;
+    const t1 = performance.now();
     let ready: EventData<'NetworkReady'>;
     try {
-      ready = await this.#wire(allocation);
+      ready = await this.#wire(allocation!, allocation!.netns === warm?.netns ? warm : undefined);
     } catch (error) {
       this.logger.error({ err: error, containerId: id }, 'wiring the container network failed');
       await this.#unwire(id, allocation);
@@ -200,6 +221,7 @@ export class NodeNetwork {
       const code = error instanceof NetworkError ? error.code : 'NETWORK_SETUP_FAILED';
       return this.#fail(id, code, messageOf(error), causationId);
     }
+    const t2 = performance.now();
     try {
       await this.store.append(networkStream(id), 'no-stream', [
         { type: 'NetworkReady', data: ready, correlationId: id, causationId },
@@ -214,26 +236,30 @@ export class NodeNetwork {
       }
       return;
     }
+    const ms = (a: number, b: number) => Math.round((b - a) * 100) / 100;
+    this.logger.debug(
+      {
+        containerId: id,
+        ip: ready.ip,
+        allocateMs: ms(t0, t1),
+        wireMs: ms(t1, t2),
+        recordMs: ms(t2, performance.now()),
+      },
+      'network ready',
+    );
     this.#scheduleHostsRefresh();
   }
 
   /** Namespace, veth, files and DNAT rules of one allocation; what `NetworkReady` reports. */
-  async #wire(allocation: Allocation): Promise<EventData<'NetworkReady'>> {
-    const { containerId: id, ip } = allocation;
-    const netns = this.netnsName(id);
-    const hostVeth = this.vethName(id);
+  async #wire(allocation: Allocation, warm: WarmLink | undefined): Promise<EventData<'NetworkReady'>> {
+    const { containerId: id, ip, netns, hostVeth } = allocation;
     const mac = macForIpv4(ip);
     const { subnet, gateway } = this.lease;
+    const address = { ip, prefixLength: subnet.prefixLength, gateway, mac };
     const [, files] = await Promise.all([
-      createContainerNetwork({
-        netns,
-        hostVeth,
-        bridge: this.settings.bridge,
-        ip,
-        prefixLength: subnet.prefixLength,
-        gateway,
-        mac,
-      }),
+      warm
+        ? warm.configure(address)
+        : createContainerNetwork({ netns, hostVeth, bridge: this.settings.bridge, ...address }),
       writeContainerFiles(
         containerFilesDir(this.settings.home, id),
         hostsFile(entryOf(allocation), this.#others(id)),
@@ -263,7 +289,10 @@ export class NodeNetwork {
       allocation === undefined || allocation.ports.length > 0
         ? deleteContainerRules(this.settings.chainPrefix, id)
         : undefined,
-      deleteContainerNetwork(this.netnsName(id), this.vethName(id)),
+      deleteContainerNetwork(
+        allocation?.netns ?? this.netnsName(id),
+        allocation?.hostVeth ?? this.vethName(id),
+      ),
       removeContainerFiles(containerFilesDir(this.settings.home, id)),
     ]);
   }
@@ -361,11 +390,19 @@ export class NodeNetwork {
         released++;
       }
     }
-    const live = [...this.addresses.state.byContainer.keys()];
-    const busy = (fragment: string) =>
-      live.some((id) => id.startsWith(fragment)) || this.#locks.hasPrefix(fragment);
-    const orphanNetns = netnses.filter((n) => !busy(n.slice(netnsPrefix.length)));
-    const orphanLinks = links.filter((l) => !busy(l.slice(vethPrefix.length)));
+    const allocations = [...this.addresses.state.byContainer.values()];
+    const liveNames = new Set(allocations.flatMap((a) => [a.netns, a.hostVeth]));
+    const busy = (id: string) => this.addresses.state.byContainer.has(id) || this.#locks.has(id);
+    // A name is in use when an allocation records it, a warm pool (ours, or a live process's)
+    // holds it, or a container being wired now may get it (named after its id).
+    const inUse = (name: string, prefix: string) => {
+      if (liveNames.has(name) || this.#warm?.owns(name)) return true;
+      const owner = warmOwner(this.settings, name);
+      if (owner !== undefined) return owner !== process.pid && processAlive(owner);
+      return this.#locks.hasPrefix(name.slice(prefix.length));
+    };
+    const orphanNetns = netnses.filter((n) => !inUse(n, netnsPrefix));
+    const orphanLinks = links.filter((l) => !inUse(l, vethPrefix));
     const orphanRules = rules.filter((r) => {
       const id = ruleContainer(r);
       return id === undefined || !busy(id);
@@ -376,7 +413,7 @@ export class NodeNetwork {
     await deleteRules(orphanRules);
     for (const dir of orphanDirs) await removeContainerFiles(path.join(filesDir, dir));
     const present = new Set(rules.map(ruleContainer));
-    const missing = [...this.addresses.state.byContainer.values()].filter(
+    const missing = allocations.filter(
       (a) => a.ports.length > 0 && !present.has(a.containerId) && !this.#locks.has(a.containerId),
     );
     await addRules(missing.flatMap((a) => this.#rulesOf(a)));
@@ -430,9 +467,15 @@ export class NodeNetwork {
     );
   }
 
-  /** Stops background work (the pending hosts refresh). */
-  close(): void {
+  /** Starts making namespaces ahead of time (after the first reconciliation, which would see them). */
+  startWarmPool(): void {
+    this.#warm?.start();
+  }
+
+  /** Stops background work and deletes the namespaces made ahead of time that no container got. */
+  async close(): Promise<void> {
     clearTimeout(this.#hostsRefresh);
+    await this.#warm?.close();
   }
 }
 

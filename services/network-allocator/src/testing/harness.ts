@@ -78,7 +78,10 @@ export interface NetworkHarness {
   ): Promise<EventData<T>>;
   /** The node stream's current allocations: container id → ip. */
   allocations(): Promise<Map<string, string>>;
+  /** Everything of the harness's prefixes on the host (warm namespaces of running allocators too). */
   leftovers(): Promise<HostLeftovers>;
+  /** Stops every allocator gracefully (which deletes their warm namespaces). */
+  stopAllocators(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -248,6 +251,9 @@ export async function startNetworkHarness(options: NetworkHarnessOptions = {}): 
           listDnatRules(names.chainPrefix),
         ]);
         return { netns, veths, rules };
+      },
+      async stopAllocators() {
+        await Promise.all(allocators.map((a) => a.stop(10_000)));
       },
       dispose,
     };

@@ -1,0 +1,179 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { NetworkError, NetworkErrorCode } from './errors.js';
+import { formatIpv4 } from './ipv4.js';
+import { deleteContainerNetwork } from './netns.js';
+import { run } from './run.js';
+
+/** A namespace with its veth pair on the bridge, made ahead of time and not yet addressed. */
+export interface WarmLink {
+  readonly netns: string;
+  readonly hostVeth: string;
+  /**
+   * Gives `eth0` its MAC, address and default route, through the `ip -n <netns> -batch -`
+   * process started with the link and waiting on its stdin: no process starts on this path.
+   */
+  configure(address: { ip: number; prefixLength: number; gateway: number; mac: string }): Promise<void>;
+  /** Deletes the namespace and veth (an unused link, or one whose configuration failed). */
+  discard(): Promise<void>;
+}
+
+export interface WarmPoolOptions {
+  /** Links kept ready; 0 turns the pool off. */
+  readonly size: number;
+  readonly bridge: string;
+  readonly netnsPrefix: string;
+  readonly vethPrefix: string;
+  readonly onError: (error: unknown) => void;
+}
+
+/** `lxr-w<pid>-<n>` and `lxvw<base36>`: the owner's pid is in both, so a reconciler can tell a dead owner's. */
+export function warmNames(
+  options: Pick<WarmPoolOptions, 'netnsPrefix' | 'vethPrefix'>,
+  pid: number,
+  n: number,
+) {
+  return {
+    netns: `${options.netnsPrefix}w${pid}-${n}`,
+    hostVeth: `${options.vethPrefix}w${(pid * 1_000_000 + (n % 1_000_000)).toString(36)}`,
+  };
+}
+
+/** The pid that owns a warm link's namespace or veth name, or undefined for a container's. */
+export function warmOwner(
+  options: Pick<WarmPoolOptions, 'netnsPrefix' | 'vethPrefix'>,
+  name: string,
+): number | undefined {
+  const ns = new RegExp(`^${escapeRegExp(options.netnsPrefix)}w(\\d+)-\\d+$`).exec(name);
+  if (ns) return Number(ns[1]);
+  const veth = new RegExp(`^${escapeRegExp(options.vethPrefix)}w([0-9a-z]+)$`).exec(name);
+  if (veth) return Math.floor(Number.parseInt(veth[1]!, 36) / 1_000_000);
+  return undefined;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
+/** True when a process with this pid runs on the host. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Keeps `size` container links made ahead of time, so that wiring a container is one
+ * already-running `ip` process reading four lines — making a namespace and a veth pair and
+ * starting processes are what cost milliseconds. Taken links are replaced in the background.
+ */
+export class WarmPool {
+  readonly #ready: WarmLink[] = [];
+  readonly #all = new Set<string>();
+  #making = 0;
+  #next = 0;
+  #closed = false;
+
+  constructor(private readonly options: WarmPoolOptions) {}
+
+  /** Starts filling the pool. */
+  start(): void {
+    this.#fill();
+  }
+
+  /** A ready link, or undefined when none is (the caller then makes one itself). */
+  take(): WarmLink | undefined {
+    const link = this.#ready.shift();
+    this.#fill();
+    return link;
+  }
+
+  /** Puts back a link that was taken but not configured. */
+  giveBack(link: WarmLink): void {
+    if (this.#closed) void link.discard();
+    else this.#ready.push(link);
+  }
+
+  /** Netns and veth names of links this pool holds (ready or being made). */
+  owns(name: string): boolean {
+    return this.#all.has(name);
+  }
+
+  /** Deletes every link not taken. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#ready.splice(0).map((l) => l.discard()));
+  }
+
+  #fill(): void {
+    while (!this.#closed && this.#ready.length + this.#making < this.options.size) {
+      this.#making++;
+      this.#make()
+        .then((link) => {
+          if (this.#closed) void link.discard();
+          else this.#ready.push(link);
+        })
+        .catch(this.options.onError)
+        .finally(() => this.#making--);
+    }
+  }
+
+  async #make(): Promise<WarmLink> {
+    const { netns, hostVeth } = warmNames(this.options, process.pid, this.#next++);
+    this.#all.add(netns);
+    this.#all.add(hostVeth);
+    const forget = () => {
+      this.#all.delete(netns);
+      this.#all.delete(hostVeth);
+    };
+    try {
+      await run(
+        'ip',
+        ['-batch', '-'],
+        `netns add ${netns}\nlink add ${hostVeth} type veth peer name eth0 netns ${netns}\n` +
+          `link set ${hostVeth} master ${this.options.bridge} up\n`,
+      );
+      const child = spawn('ip', ['-n', netns, '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      child.stdin!.write('link set lo up\n');
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+      return warmLink(netns, hostVeth, child, forget);
+    } catch (error) {
+      forget();
+      await deleteContainerNetwork(netns, hostVeth).catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+function warmLink(netns: string, hostVeth: string, child: ChildProcess, forget: () => void): WarmLink {
+  const stderr: Buffer[] = [];
+  child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  return {
+    netns,
+    hostVeth,
+    async configure({ ip, prefixLength, gateway, mac }) {
+      child.stdin!.end(
+        `link set eth0 address ${mac}\naddr add ${formatIpv4(ip)}/${prefixLength} dev eth0\n` +
+          `link set eth0 up\nroute add default via ${formatIpv4(gateway)} dev eth0\n`,
+      );
+      const code = await exited;
+      forget();
+      if (code !== 0) {
+        throw new NetworkError(
+          NetworkErrorCode.SetupFailed,
+          `ip -n ${netns} -batch failed: ${Buffer.concat(stderr).toString().trim() || `exit code ${code}`}`,
+        );
+      }
+    },
+    async discard() {
+      child.stdin!.end();
+      await exited;
+      forget();
+      await deleteContainerNetwork(netns, hostVeth);
+    },
+  };
+}
