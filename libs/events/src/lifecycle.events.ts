@@ -114,3 +114,85 @@ export const lifecycleEventSchemas = {
   ContainerKillRequested: { version: 1, schema: ContainerKillRequestedData, context: 'container' },
   ContainerRestartRequested: { version: 1, schema: ContainerRestartRequestedData, context: 'container' },
 } as const;
+
+// ---- Talking to a node's executor (core NATS, not events) ----
+// Requests go to `lxr.executor.<node>.<verb>` (answered with the bus's reply envelope); the
+// session's bytes flow on `lxr.executor.<node>.<verb>.<session>.<in|out>`. Each stream message is
+// one frame: byte 0 its type, the rest its payload — exec out: 1 stdout, 2 stderr, 3 exit (JSON);
+// exec in: 0 stdin, 1 resize (u16 rows, u16 cols, big-endian), 2 close stdin, 4 signal (u8).
+// Logs out: 1 a chunk of json-file lines; 3 the end (JSON `{}`).
+
+/** The requests a node's executor answers. */
+export type ExecutorVerb = 'exec' | 'logs' | 'stats';
+
+/** The request subject of one node's executor: `lxr.executor.<node>.<verb>`. */
+export const executorSubject = (node: string, verb: ExecutorVerb): string => `lxr.executor.${node}.${verb}`;
+/** One session's stream: `lxr.executor.<node>.<verb>.<session>.<direction>`. */
+export const executorStreamSubject = (
+  node: string,
+  verb: 'exec' | 'logs',
+  session: string,
+  direction: 'in' | 'out',
+): string => `lxr.executor.${node}.${verb}.${session}.${direction}`;
+
+/** Frame types on the session subjects. */
+export const SessionFrame = {
+  Stdin: 0,
+  Resize: 1,
+  CloseStdin: 2,
+  Signal: 4,
+  Stdout: 1,
+  Stderr: 2,
+  Exit: 3,
+} as const;
+
+const SessionId = Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' });
+
+export const ExecRequest = Type.Object(
+  {
+    session: SessionId,
+    containerId: ContainerId,
+    args: Type.Array(Type.String({ maxLength: 65536 }), { minItems: 1, maxItems: 4096 }),
+    tty: Type.Boolean(),
+    /** Keep stdin open (`-i`); closed at once otherwise. */
+    interactive: Type.Boolean(),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    workingDir: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096 })),
+    env: Type.Optional(Type.Array(Type.String({ pattern: '^[^=]+=', maxLength: 65536 }), { maxItems: 4096 })),
+    rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    cols: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  },
+  { additionalProperties: false },
+);
+export type ExecRequest = Static<typeof ExecRequest>;
+
+export const LogsRequest = Type.Object(
+  {
+    session: SessionId,
+    containerId: ContainerId,
+    /** Keep sending new lines until the container exits. */
+    follow: Type.Boolean(),
+    /** Only the last N lines. */
+    tail: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Only lines at or after this time (RFC 3339). */
+    since: Type.Optional(Type.String({ maxLength: 40 })),
+  },
+  { additionalProperties: false },
+);
+export type LogsRequest = Static<typeof LogsRequest>;
+
+export const StatsRequest = Type.Object({ containerId: ContainerId }, { additionalProperties: false });
+export type StatsRequest = Static<typeof StatsRequest>;
+
+/** A container's resource use, as `docker stats` shows it. */
+export interface ContainerStats {
+  readonly containerId: string;
+  readonly pid: number;
+  readonly memoryBytes: number;
+  readonly memoryLimitBytes: number | null;
+  readonly cpuNanoseconds: number;
+  readonly pids: number;
+  readonly pidsLimit: number | null;
+  /** When it was read, RFC 3339. */
+  readonly readAt: string;
+}

@@ -240,6 +240,8 @@ int container_main(int argc, char **argv) {
   if (out[1] >= 0) close(out[1]);
   if (in[0] >= 0) close(in[0]);
   sink.stdin_fd = in[1];
+  /* With a tty, attached clients type into the pty master, when stdin is open (-i). */
+  if (opts.tty && opts.open_stdin) sink.stdin_fd = fcntl(sink.console_fd, F_DUPFD_CLOEXEC, 3);
   int out_fd = opts.tty ? sink.console_fd : out[0];
   int err_fd = opts.tty ? -1 : err[0];
   if (opts.tty) close(err[0]);

@@ -152,6 +152,8 @@ int exec_main(int argc, char **argv) {
   pid_t pid = (pid_t)strtol(buf, NULL, 10);
   cleanup_tmpdir();
   sink.signal_pid = pid;
+  /* With a tty, stdin is typed into the pty master (its own fd, so a failed write closes only it). */
+  if (tty) sink.stdin_fd = fcntl(sink.console_fd, F_DUPFD_CLOEXEC, 3);
   close(err[1]);
   if (!tty) close(in[0]), close(out[1]);
   int out_fd = tty ? sink.console_fd : out[0], err_fd = tty ? -1 : err[0];
