@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Where a container's `hosts` and `resolv.conf` live, under `<LXR_HOME>/network/containers/<id>`. */
@@ -50,12 +50,21 @@ export const readHostResolvConf = (file = '/etc/resolv.conf'): Promise<string> =
 
 /**
  * Writes a file in place (truncate, write): the executor bind-mounts these files, and a mount
- * follows the inode, so a rename would leave the container the old one.
+ * follows the inode, so a rename would leave the container the old one. With `create` false a
+ * missing file stays missing (its container is being torn down) and this resolves false.
  */
-export async function writeInPlace(file: string, content: string): Promise<void> {
-  const handle = await open(file, 'w', 0o644);
+export async function writeInPlace(file: string, content: string, create = true): Promise<boolean> {
+  let handle: FileHandle;
   try {
-    await handle.writeFile(content);
+    handle = await open(file, create ? 'w' : 'r+', 0o644);
+  } catch (error) {
+    if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    if (!create) await handle.truncate(0);
+    await handle.write(content, 0);
+    return true;
   } finally {
     await handle.close();
   }

@@ -64,6 +64,7 @@ type Operation =
   | {
       kind: 'allocate';
       command: AllocateCommand;
+      onDecided: ((decision: AllocateDecision) => void) | undefined;
       resolve: (d: AllocateDecision) => void;
       reject: (e: unknown) => void;
     }
@@ -112,9 +113,19 @@ export class NodeAddresses {
     return this.#state;
   }
 
-  /** An address and host ports for a container; the same ones again when it already holds some. */
-  allocate(command: AllocateCommand): Promise<AllocateDecision> {
-    return new Promise((resolve, reject) => this.#enqueue({ kind: 'allocate', command, resolve, reject }));
+  /**
+   * An address and host ports for a container; the same ones again when it already holds some.
+   * `onDecided` hears the first decision as soon as it is made, before it is appended, so the
+   * caller can start wiring while the append is in flight; the promise resolves with the decision
+   * as recorded, which differs only when another writer took the address first.
+   */
+  allocate(
+    command: AllocateCommand,
+    onDecided?: (decision: AllocateDecision) => void,
+  ): Promise<AllocateDecision> {
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ kind: 'allocate', command, onDecided, resolve, reject }),
+    );
   }
 
   /** Gives the container's address back; resolves with what it held, or undefined if nothing. */
@@ -177,6 +188,10 @@ export class NodeAddresses {
         this.subnet,
         this.node,
       );
+      for (const [i, op] of allocations.entries()) {
+        op.onDecided?.(decided.decisions[i]!);
+        op.onDecided = undefined;
+      }
       for (const event of decided.events) {
         events.push(event);
         correlations.push(event.data.containerId);

@@ -197,23 +197,49 @@ export class NodeNetwork {
       throw error;
     }
     // A link made ahead of time if one is ready; else one named after the container, made now.
+    // Wiring starts as soon as the address is decided, while its append is in flight.
     const warm = this.#warm?.take();
-    const decision = await this.addresses.allocate({
-      containerId: id,
-      name: request.name,
-      ...(request.hostname === undefined ? {} : { hostname: request.hostname }),
-      ...(request.ip === undefined ? {} : { staticIp: request.ip }),
-      netns: warm?.netns ?? this.netnsName(id),
-      hostVeth: warm?.hostVeth ?? this.vethName(id),
-      ports,
+    let speculation: { allocation: Allocation; wired: Promise<EventData<'NetworkReady'>> } | undefined;
+    const allocating = this.addresses.allocate(
+      {
+        containerId: id,
+        name: request.name,
+        ...(request.hostname === undefined ? {} : { hostname: request.hostname }),
+        ...(request.ip === undefined ? {} : { staticIp: request.ip }),
+        netns: warm?.netns ?? this.netnsName(id),
+        hostVeth: warm?.hostVeth ?? this.vethName(id),
+        ports,
+      },
+      (first) => {
+        if (first.kind !== 'allocated' || first.existing) return;
+        const wired = this.#wire(first.allocation, first.allocation.netns === warm?.netns ? warm : undefined);
+        wired.catch(() => undefined);
+        speculation = { allocation: first.allocation, wired };
+      },
+    );
+    const decision = await allocating.catch(async (error: unknown) => {
+      if (speculation) {
+        await speculation.wired.catch(() => undefined);
+        await this.#unwire(id, speculation.allocation);
+      } else if (warm) this.#warm!.giveBack(warm);
+      throw error;
     });
-    const { allocation } = decision.kind === 'allocated' ? decision : { allocation: undefined };
-    if (warm && allocation?.netns !== warm.netns) this.#warm!.giveBack(warm);
-    if (decision.kind === 'failed') return this.#fail(id, decision.code, decision.message, causationId);
+    const allocation = decision.kind === 'allocated' ? decision.allocation : undefined;
+    if (warm && speculation?.allocation.netns !== warm.netns) this.#warm!.giveBack(warm);
     const t1 = performance.now();
     let ready: EventData<'NetworkReady'>;
     try {
-      ready = await this.#wire(allocation!, allocation!.netns === warm?.netns ? warm : undefined);
+      if (speculation && allocation && sameAllocation(speculation.allocation, allocation)) {
+        ready = await speculation.wired;
+      } else {
+        if (speculation) {
+          // Another writer took the address first: undo the early wiring.
+          await speculation.wired.catch(() => undefined);
+          await this.#unwire(id, speculation.allocation);
+        }
+        if (decision.kind === 'failed') return this.#fail(id, decision.code, decision.message, causationId);
+        ready = await this.#wire(allocation!, undefined);
+      }
     } catch (error) {
       this.logger.error({ err: error, containerId: id }, 'wiring the container network failed');
       await this.#unwire(id, allocation);
@@ -462,7 +488,7 @@ export class NodeNetwork {
       all.map(async (a) => {
         const file = path.join(containerFilesDir(this.settings.home, a.containerId), 'hosts');
         const content = hostsFile(entryOf(a), all.filter((o) => o !== a).map(entryOf));
-        await writeInPlace(file, content).catch(() => undefined);
+        await writeInPlace(file, content, false).catch(() => undefined);
       }),
     );
   }
@@ -477,6 +503,15 @@ export class NodeNetwork {
     clearTimeout(this.#hostsRefresh);
     await this.#warm?.close();
   }
+}
+
+function sameAllocation(a: Allocation, b: Allocation): boolean {
+  return (
+    a.ip === b.ip &&
+    a.netns === b.netns &&
+    a.hostVeth === b.hostVeth &&
+    JSON.stringify(a.ports) === JSON.stringify(b.ports)
+  );
 }
 
 function entryOf(a: Allocation): HostEntry {
