@@ -7,7 +7,7 @@ import { BusErrorCode } from '@lxr/bus';
 import { ClientErrorCode } from '@lxr/client';
 import { ComposeErrorCode } from '@lxr/docker-free-compose';
 import { EventStoreErrorCode } from '@lxr/event-store';
-import { EventErrorCode } from '@lxr/events';
+import { EventErrorCode, NetworkErrorCode } from '@lxr/events';
 import { ServiceKitErrorCode } from '@lxr/service-kit';
 
 const doc = readFileSync(path.resolve(import.meta.dirname, '../../docs/ERRORS.md'), 'utf8');
@@ -20,6 +20,7 @@ test('docs/ERRORS.md documents every error code', () => {
     ServiceKitErrorCode,
     ClientErrorCode,
     ComposeErrorCode,
+    NetworkErrorCode,
   ].flatMap((codes) => Object.values(codes) as string[]);
   assert.ok(codes.length > 30);
   const missing = codes.filter((code) => !doc.includes(`\`${code}\``));
