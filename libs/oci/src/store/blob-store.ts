@@ -1,5 +1,4 @@
 import type { Hash } from 'node:crypto';
-import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -390,8 +389,25 @@ class IngestSink {
     }
     this.#hash.update(chunk);
     this.written += chunk.length;
-    if (this.#decompressFailed) throw this.#decompressFailed;
-    if (this.#decompressor && !this.#decompressor.write(chunk)) await once(this.#decompressor, 'drain');
+    // A corrupt stream usually also fails the digest, which is the better error: keep hashing and
+    // report the decompression failure only if the digest turns out right.
+    if (this.#decompressor && !this.#decompressFailed && !this.#decompressor.write(chunk)) {
+      await this.#drained(this.#decompressor);
+    }
+  }
+
+  #drained(stream: Transform): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('error', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('error', done);
+      stream.on('close', done);
+    });
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -429,13 +445,14 @@ class IngestSink {
     }
     if (this.compression === 'none') return this.digest;
     if (!this.#decompressor) return undefined;
-    const done = once(this.#decompressor, 'end');
-    this.#decompressor.end();
-    this.#decompressor.resume();
-    try {
-      await done;
-    } catch (error) {
-      throw decompressError(error, this.digest, this.compression!);
+    if (!this.#decompressFailed) {
+      const decompressor = this.#decompressor;
+      const ended = new Promise<void>((resolve) => {
+        decompressor.once('end', resolve);
+        decompressor.once('error', () => resolve());
+      });
+      decompressor.end();
+      await ended;
     }
     if (this.#decompressFailed) throw this.#decompressFailed;
     return hashDigest(this.#diffHash!);
