@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createClient, type LxrClient, readToken } from '@lxr/client';
+import { testNetworkEnv } from '@lxr/network-allocator/testing';
 import { freePort } from '@lxr/testkit';
 
 const run = promisify(execFile);
@@ -50,6 +51,8 @@ export async function createSuite(): Promise<Suite> {
   await chmod(home, 0o755);
   const env: NodeJS.ProcessEnv = { ...process.env, LXR_HOME: home, LXR_NODE_NAME: 'e2e-node' };
   for (const name of servicePortVars) env[name] = String(await freePort());
+  // The network-allocator's own bridge, chains and names, so a real `lxr up` (lxr0) is never touched.
+  Object.assign(env, await testNetworkEnv());
   delete env['LXR_TOKEN'];
   delete env['LXR_API_URL'];
   const secret = async (file: string) => (await readFile(path.join(home, 'secrets', file), 'utf8')).trim();

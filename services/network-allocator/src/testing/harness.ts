@@ -101,9 +101,10 @@ export interface NetworkHarnessOptions {
   readonly fsync?: boolean;
 }
 
-export async function startNetworkHarness(options: NetworkHarnessOptions = {}): Promise<NetworkHarness> {
+/** Names of a network of its own for one test run. */
+export async function testNetworkNames(): Promise<HarnessNames> {
   const tag = randomBytes(2).toString('hex');
-  const names: HarnessNames = {
+  return {
     tag,
     bridge: `lxrt${tag}`,
     chainPrefix: `LT${tag.toUpperCase()}`,
@@ -111,6 +112,29 @@ export async function startNetworkHarness(options: NetworkHarnessOptions = {}): 
     vethPrefix: `lt${tag}`,
     pool: await freeTestPool(),
   };
+}
+
+/**
+ * The network-allocator's variables for {@link testNetworkNames}: give them to `lxr up` (the
+ * compose file passes them through) so an end-to-end run never touches `lxr0` or `LXR-*`.
+ */
+export function networkEnv(names: HarnessNames): Record<string, string> {
+  return {
+    LXR_BRIDGE: names.bridge,
+    LXR_IPTABLES_PREFIX: names.chainPrefix,
+    LXR_NETNS_PREFIX: names.netnsPrefix,
+    LXR_VETH_PREFIX: names.vethPrefix,
+    LXR_NETWORK_POOL: names.pool,
+  };
+}
+
+/** {@link networkEnv} of fresh {@link testNetworkNames}. */
+export const testNetworkEnv = async (): Promise<Record<string, string>> =>
+  networkEnv(await testNetworkNames());
+
+export async function startNetworkHarness(options: NetworkHarnessOptions = {}): Promise<NetworkHarness> {
+  const names = await testNetworkNames();
+  const { tag } = names;
   const node = `node-${tag}`;
   const home = await mkdtemp(path.join(tmpdir(), 'lxr-net-'));
   const cleanups: (() => Promise<unknown>)[] = [() => rm(home, { recursive: true, force: true })];
@@ -153,11 +177,7 @@ export async function startNetworkHarness(options: NetworkHarnessOptions = {}): 
       LXR_DATABASE_URL: postgres.url,
       LXR_NODE_NAME: node,
       LXR_LOG_LEVEL: process.env['LXR_TEST_LOG_LEVEL'] ?? 'info',
-      LXR_BRIDGE: names.bridge,
-      LXR_IPTABLES_PREFIX: names.chainPrefix,
-      LXR_NETNS_PREFIX: names.netnsPrefix,
-      LXR_VETH_PREFIX: names.vethPrefix,
-      LXR_NETWORK_POOL: names.pool,
+      ...networkEnv(names),
       LXR_NETWORK_RECONCILE_MS: String(options.reconcileMs ?? 30_000),
     };
 
