@@ -25,6 +25,8 @@ const container: Container = {
   createdAt: '2026-11-29T11:57:00.000Z',
   updatedAt: '2026-11-29T11:57:00.000Z',
   pid: 4242,
+  exitCode: null,
+  ports: [],
   ip: '10.88.0.2',
   netns: null,
   position: 2,
@@ -261,8 +263,8 @@ describe('lxr', () => {
     const table = await lxr(['ps']);
     assert.equal(
       table.stdout,
-      'CONTAINER ID   IMAGE    NAME    STATE       NODE     PID    IP          NETNS   CREATED\n' +
-        '3f2a00000000   golang   goCon   requested   node-1   4242   10.88.0.2   -       3 minutes ago\n',
+      'CONTAINER ID   NAME    IMAGE    STATUS    PID    IP          NETNS   PORTS   CREATED\n' +
+        '3f2a00000000   goCon   golang   Created   4242   10.88.0.2   -       -       3 minutes ago\n',
     );
     assert.equal((await lxr(['ps', '-aq'])).stdout, '3f2a00000000\n');
     assert.equal(requests.at(-1)?.url, '/v1/containers?all=true');

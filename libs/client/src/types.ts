@@ -55,6 +55,10 @@ export interface Container {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly pid: number | null;
+  /** The main process's exit status once it exited; 128 + signal when killed. */
+  readonly exitCode: number | null;
+  /** Published ports (`-p`); `hostPort` is the real port once the network is ready. */
+  readonly ports: PortBinding[];
   readonly ip: string | null;
   readonly netns: string | null;
   /** Log position of the last event that changed it. */

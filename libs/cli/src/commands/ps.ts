@@ -2,24 +2,48 @@ import type { Container } from '@lxr/client';
 import { shortId } from '@lxr/events';
 import { booleanFlag } from '../argv.js';
 import { ExitCode } from '../errors.js';
-import { timeAgo } from '../format/duration.js';
+import { humanDuration, timeAgo } from '../format/duration.js';
 import { cell, formatTable } from '../format/table.js';
 import { type Command, FORMAT_FLAG } from './command.js';
 import { jsonLines, outputFormat } from './format-flag.js';
 
+/** docker's STATUS: `Up 5 minutes`, `Exited (0) 3 seconds ago`, or the state as it is. */
+export function containerStatus(c: Container, now: Date): string {
+  const since = humanDuration(Math.max(0, now.getTime() - Date.parse(c.updatedAt)));
+  switch (c.state) {
+    case 'running':
+      return `Up ${since}`;
+    case 'exited':
+      return `Exited (${c.exitCode ?? '?'}) ${since} ago`;
+    case 'requested':
+      return 'Created';
+    case 'failed':
+      return `Failed ${since} ago`;
+    default:
+      return c.state;
+  }
+}
+
+/** docker's PORTS: `0.0.0.0:8080->80/tcp, …`. */
+export function formatPorts(ports: Container['ports']): string {
+  return ports
+    .map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .join(', ');
+}
+
 /** `lxr ps`' table. */
 function containersTable(containers: readonly Container[], now: Date, noTrunc = false): string {
   return formatTable(
-    ['CONTAINER ID', 'IMAGE', 'NAME', 'STATE', 'NODE', 'PID', 'IP', 'NETNS', 'CREATED'],
+    ['CONTAINER ID', 'NAME', 'IMAGE', 'STATUS', 'PID', 'IP', 'NETNS', 'PORTS', 'CREATED'],
     containers.map((c) => [
       noTrunc ? c.id : shortId(c.id),
-      c.image,
       c.name,
-      c.state,
-      c.node,
+      c.image,
+      containerStatus(c, now),
       cell(c.pid),
       cell(c.ip),
       cell(c.netns),
+      cell(formatPorts(c.ports ?? []) || null),
       timeAgo(c.createdAt, now),
     ]),
   );

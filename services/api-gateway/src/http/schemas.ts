@@ -1,4 +1,4 @@
-import { ContainerRequestedData, ResourceLimits } from '@lxr/events';
+import { ContainerRequestedData, PortBinding, ResourceLimits } from '@lxr/events';
 import { CloneType, type Static, Type } from '@sinclair/typebox';
 
 // The request's fields reuse the event's schemas, so whatever the API accepts the event accepts.
@@ -94,6 +94,10 @@ export const Container = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   pid: Nullable(Type.Integer()),
+  exitCode: Nullable(Type.Integer({ description: 'The exit status once it exited' })),
+  ports: Type.Array(PortBinding, {
+    description: 'Published ports; host ports as resolved once the network is ready',
+  }),
   ip: Nullable(Type.String()),
   netns: Nullable(Type.String()),
   position: Type.Integer({ description: 'Log position of the last event applied to this row' }),

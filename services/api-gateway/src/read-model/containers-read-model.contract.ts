@@ -71,6 +71,8 @@ export function containersReadModelContract(name: string, setup: () => Promise<R
             ide: true,
             resources: { cpus: 1.5 },
             pid: null,
+            exitCode: null,
+            ports: [],
             ip: null,
             netns: null,
             createdAt: undefined,

@@ -20,6 +20,8 @@ export function toView(row: Selectable<ContainersTable>): ContainerView {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     pid: row.pid,
+    exitCode: row.exit_code,
+    ports: row.ports,
     ip: row.ip,
     netns: row.netns,
     position: Number(row.last_position),
@@ -41,6 +43,8 @@ function toRow(view: ContainerView) {
     created_at: view.createdAt,
     updated_at: view.updatedAt,
     pid: view.pid,
+    exit_code: view.exitCode,
+    ports: JSON.stringify(view.ports),
     ip: view.ip,
     netns: view.netns,
     last_position: view.position,
@@ -54,7 +58,7 @@ function toRow(view: ContainerView) {
  */
 export const containersProjection: Projection<GatewayDatabase> = {
   name: 'api-gateway.containers',
-  version: 2,
+  version: 3,
   handles: CONTAINER_PROJECTION_EVENTS,
   async apply(trx: Transaction<GatewayDatabase>, event) {
     const id = containerIdOf(event);

@@ -1,4 +1,4 @@
-import type { ContainerRequested, RecordedEvent } from '@lxr/events';
+import type { ContainerRequested, PortBinding, RecordedEvent } from '@lxr/events';
 import type { ContainerView } from './containers.read-model.js';
 
 /** Event types the containers read model reads; the rest of the log passes it by. */
@@ -7,6 +7,9 @@ export const CONTAINER_PROJECTION_EVENTS = [
   'ContainerRemoved',
   'NetworkReady',
   'NetworkReleased',
+  'ContainerStarted',
+  'ContainerExited',
+  'ContainerFailed',
 ] as const;
 
 /**
@@ -28,19 +31,40 @@ export function projectContainer(
     case 'NetworkReleased': {
       // A network event after the removal must not bring the row back.
       if (!current) return undefined;
-      const ready = event.type === 'NetworkReady' ? (event.data as { ip: string; netns: string }) : undefined;
+      const ready =
+        event.type === 'NetworkReady'
+          ? (event.data as { ip: string; netns: string; ports: PortBinding[] })
+          : undefined;
       const { position, timestamp } = event.metadata;
       return {
         ...current,
         ip: ready?.ip ?? null,
         netns: ready?.netns ?? null,
+        ports: ready?.ports ?? current.ports,
         updatedAt: timestamp,
         position,
       };
     }
+    case 'ContainerStarted':
+    case 'ContainerExited':
+    case 'ContainerFailed':
+      return current && lifecycleView(current, event);
     default:
       return undefined;
   }
+}
+
+/** The executor's facts: running with a pid, exited with a code, or failed. */
+function lifecycleView(current: ContainerView, event: RecordedEvent): ContainerView {
+  const { position, timestamp } = event.metadata;
+  const next = { ...current, updatedAt: timestamp, position };
+  if (event.type === 'ContainerStarted') {
+    return { ...next, state: 'running', pid: (event.data as { pid: number }).pid, exitCode: null };
+  }
+  if (event.type === 'ContainerExited') {
+    return { ...next, state: 'exited', pid: null, exitCode: (event.data as { code: number }).code };
+  }
+  return { ...next, state: 'failed', pid: null };
 }
 
 /**
@@ -64,6 +88,8 @@ export function requestedView(requested: RecordedEvent, current?: ContainerView)
     createdAt: current?.createdAt ?? timestamp,
     updatedAt: timestamp,
     pid: current?.pid ?? null,
+    exitCode: current?.exitCode ?? null,
+    ports: current?.ports ?? data.ports ?? [],
     ip: current?.ip ?? null,
     netns: current?.netns ?? null,
     position,

@@ -1,5 +1,5 @@
 import type { EventStoreDatabase } from '@lxr/event-store';
-import type { ResourceLimits } from '@lxr/events';
+import type { PortBinding, ResourceLimits } from '@lxr/events';
 import type { ColumnType, JSONColumnType } from 'kysely';
 
 /** The gateway's own PostgreSQL schema: its read models and its migration bookkeeping. */
@@ -21,6 +21,10 @@ export interface ContainersTable {
   updated_at: ColumnType<Date, string, string>;
   /** Filled by later services (the executor): the container's init PID, IP and network namespace. */
   pid: number | null;
+  /** The main process's exit status once it exited (ContainerExited). */
+  exit_code: number | null;
+  /** Published ports: as requested, then as the node resolved them (NetworkReady). */
+  ports: JSONColumnType<PortBinding[]>;
   ip: string | null;
   netns: string | null;
   /** pg returns bigint as a string. */

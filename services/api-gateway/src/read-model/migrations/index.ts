@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as createContainers from './20261129120000-create-containers.js';
+import * as containerExitCode from './20261129130000-container-exit-code.js';
 
 /**
  * The gateway's migrations, by name: timestamps, so append new ones with a later stamp. Listed
@@ -7,4 +8,5 @@ import * as createContainers from './20261129120000-create-containers.js';
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261129120000-create-containers': createContainers,
+  '20261129130000-container-exit-code': containerExitCode,
 };
