@@ -377,7 +377,7 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
             const type = msg.data[0];
             const payload = Buffer.from(msg.data.subarray(1)).toString('utf8');
             if (type === SessionFrame.Stdout) stdout += payload;
-            if (pending && pending.after.test(stdout)) {
+            if (pending?.after.test(stdout)) {
               send(pending.data);
               pending = undefined;
             } else if (type === SessionFrame.Stderr) stderr += payload;
