@@ -172,7 +172,45 @@ export const imagePullStream = (pullId: string): string => `image-pull-${pullId}
 /** Where a node's image-puller records removals on that node. */
 export const imageNodeStream = (node: string): string => `image-node-${node}`;
 
+/** An image on a node, as `lxr images` and `GET /v1/images` show it (the `list` reply). */
+export const ImageSummary = Type.Object({
+  /** The image manifest's digest. */
+  id: Digest,
+  /** Normalised references naming it; empty for a dangling image. */
+  references: Type.Array(Reference),
+  configDigest: Digest,
+  indexDigest: Type.Optional(Digest),
+  /** `os/arch[/variant]`. */
+  platform: Type.String(),
+  /** Compressed size of its layers in bytes. */
+  size: Type.Integer({ minimum: 0 }),
+  layers: Type.Integer({ minimum: 0 }),
+  created: Type.Optional(Type.String()),
+  pulledAt: Type.String(),
+  /** Containers on the node using it. */
+  containers: Type.Integer({ minimum: 0 }),
+});
+export type ImageSummary = Static<typeof ImageSummary>;
+
+/** The `remove` reply: references removed, images deleted and what garbage collection freed. */
+export const ImageRemoveResult = Type.Object({
+  untagged: Type.Array(Reference),
+  deleted: Type.Array(Digest),
+  blobsRemoved: Type.Integer({ minimum: 0 }),
+  bytesFreed: Type.Integer({ minimum: 0 }),
+});
+export type ImageRemoveResult = Static<typeof ImageRemoveResult>;
+
+/** The `prune` reply: dangling images removed and the blobs no image uses any more. */
+export const ImagePruneResult = Type.Object({
+  imagesRemoved: Type.Array(Digest),
+  blobsRemoved: Type.Integer({ minimum: 0 }),
+  bytesFreed: Type.Integer({ minimum: 0 }),
+});
+export type ImagePruneResult = Static<typeof ImagePruneResult>;
+
 /** What a node's image-puller answers on request/reply. */
 export type ImageRequestVerb = 'list' | 'remove' | 'prune';
 /** The request/reply subject of one node's image-puller: `lxr.images.<node>.<verb>`. */
-export const imageRequestSubject = (node: string, verb: ImageRequestVerb): string => `lxr.images.${node}.${verb}`;
+export const imageRequestSubject = (node: string, verb: ImageRequestVerb): string =>
+  `lxr.images.${node}.${verb}`;

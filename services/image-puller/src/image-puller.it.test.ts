@@ -9,6 +9,8 @@ import { createOutboxRelay, createPostgresEventStore, type PostgresEventStore } 
 import {
   containerStream,
   type EventData,
+  type ImageRemoveResult,
+  type ImageSummary,
   imageNodeStream,
   imagePullRequestStream,
   imagePullStream,
@@ -31,7 +33,6 @@ import {
   type TestRegistry,
   waitFor,
 } from '@lxr/testkit';
-import type { ImageSummary, RemoveResult } from './image-requests.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const node = `node-${process.pid}`;
@@ -198,7 +199,7 @@ test('an explicit pull request, then list and remove through request/reply', asy
     bus.request(imageRequestSubject(node, 'remove'), { image: `${registry.host}/test/busybox:1` }),
     (e: unknown) => e instanceof RemoteError && e.remoteCode === 'OCI_IMAGE_IN_USE',
   );
-  const forced = await bus.request<RemoveResult>(imageRequestSubject(node, 'remove'), {
+  const forced = await bus.request<ImageRemoveResult>(imageRequestSubject(node, 'remove'), {
     image: `${registry.host}/test/busybox:1`,
     force: true,
   });

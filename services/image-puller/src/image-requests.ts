@@ -1,9 +1,14 @@
 import type { EventStore } from '@lxr/event-store';
-import { type EventData, imageNodeStream } from '@lxr/events';
+import {
+  type EventData,
+  type ImagePruneResult,
+  type ImageRemoveResult,
+  type ImageSummary,
+  imageNodeStream,
+} from '@lxr/events';
 import {
   type Digest,
   formatReference,
-  type GcResult,
   type ImageListing,
   type ImageStore,
   isDigest,
@@ -12,28 +17,6 @@ import {
   parseReference,
 } from '@lxr/oci';
 import type { ContainerUsage } from './container-usage.js';
-
-/** An image as `lxr images` and `GET /v1/images` show it. */
-export interface ImageSummary {
-  readonly id: Digest;
-  readonly references: readonly string[];
-  readonly configDigest: Digest;
-  readonly indexDigest?: Digest;
-  readonly platform: string;
-  readonly size: number;
-  readonly layers: number;
-  readonly created?: string;
-  readonly pulledAt: string;
-  readonly containers: number;
-}
-
-/** What `remove` did. */
-export interface RemoveResult {
-  readonly untagged: readonly string[];
-  readonly deleted: readonly Digest[];
-  readonly blobsRemoved: number;
-  readonly bytesFreed: number;
-}
 
 interface Deps {
   readonly images: ImageStore;
@@ -48,7 +31,7 @@ function summary(image: ImageListing, inUse: Map<Digest, number>): ImageSummary 
   const p = image.platform;
   return {
     id: image.digest,
-    references: image.references,
+    references: [...image.references],
     configDigest: image.config.digest,
     ...(image.indexDigest ? { indexDigest: image.indexDigest } : {}),
     platform: `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`,
@@ -110,7 +93,7 @@ export function createImageRequests(deps: Deps) {
      * Removes a reference; when it was the image's last one (or the image was named by id), the image
      * and the blobs only it used. Refuses an image a container uses unless `force`.
      */
-    async remove(payload: unknown): Promise<RemoveResult> {
+    async remove(payload: unknown): Promise<ImageRemoveResult> {
       if (!isRecord(payload) || typeof payload['image'] !== 'string' || payload['image'] === '') {
         throw new OciError(OciErrorCode.InvalidReference, 'remove needs {"image": "<reference or id>"}');
       }
@@ -130,16 +113,16 @@ export function createImageRequests(deps: Deps) {
         );
       }
       untagged.push(...(await deps.images.removeImage(digest)));
-      const gc: GcResult = await deps.images.gc(await deps.usage.inUse());
+      const gc = await deps.images.gc(await deps.usage.inUse());
       await recordRemoved(digest, untagged);
       return { untagged, deleted: [digest], blobsRemoved: gc.blobsRemoved, bytesFreed: gc.bytesFreed };
     },
 
     /** Garbage collection: images without references and unused by containers, then unused blobs. */
-    async prune(): Promise<GcResult> {
+    async prune(): Promise<ImagePruneResult> {
       const result = await deps.images.gc(await deps.usage.inUse());
       for (const digest of result.imagesRemoved) await recordRemoved(digest, []);
-      return result;
+      return { ...result, imagesRemoved: [...result.imagesRemoved] };
     },
   };
 }
