@@ -5,8 +5,9 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { NetworkErrorCode } from '@lxr/events';
+import { containerStream, NetworkErrorCode, networkNodeStream, newContainerId } from '@lxr/events';
 import { freePort, requiresRoot, waitFor } from '@lxr/testkit';
+import { addRules, deleteRules } from './firewall.js';
 import { run } from './run.js';
 import { type NetworkHarness, startNetworkHarness } from './testing/harness.js';
 
@@ -236,6 +237,82 @@ describe('network-allocator under concurrency and crashes (root)', { skip }, () 
         const types = (await h.networkEvents(id)).map((e) => e.type);
         assert.equal(types.filter((t) => t === 'NetworkReleased').length, 1, `released once: ${types}`);
       }
+    } finally {
+      await h.dispose();
+    }
+  });
+});
+
+describe('reconciliation and failed starts (root)', { skip }, () => {
+  it('tears down on ContainerFailed and repairs what changed behind its back', async () => {
+    const h = await startNetworkHarness({ reconcileMs: 300 });
+    try {
+      await h.startAllocator();
+      const kept = await h.request({ ports: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
+      const failed = await h.request();
+      await Promise.all([h.waitFor(kept, 'NetworkReady'), h.waitFor(failed, 'NetworkReady')]);
+
+      await h.store.append(containerStream(failed), 'any', [
+        {
+          type: 'ContainerFailed',
+          data: { containerId: failed, node: h.node, code: 'EXECUTOR_START_FAILED', message: 'test' },
+          correlationId: failed,
+        },
+      ]);
+      assert.equal((await h.waitFor(failed, 'NetworkReleased')).reason, 'container-failed');
+
+      // Behind its back: an address for a container the log does not know (as a crash between
+      // allocation and everything else could leave), an orphan namespace and veth, a stray rule,
+      // and a published port's rule deleted.
+      const stranger = newContainerId();
+      const node = await h.store.readStream(networkNodeStream(h.node));
+      const free = `${h.names.pool.split('.').slice(0, 2).join('.')}.0.250`;
+      await h.store.append(networkNodeStream(h.node), node.length, [
+        {
+          type: 'IpAllocated',
+          data: {
+            containerId: stranger,
+            node: h.node,
+            name: 'stranger',
+            ip: free,
+            netns: `${h.names.netnsPrefix}${stranger.slice(0, 12)}`,
+            hostVeth: `${h.names.vethPrefix}${stranger.slice(0, 9)}`,
+            ports: [],
+          },
+          correlationId: stranger,
+        },
+      ]);
+      const orphanNetns = `${h.names.netnsPrefix}0123456789ab`;
+      const orphanVeth = `${h.names.vethPrefix}orphan`;
+      await run('ip', ['netns', 'add', orphanNetns]);
+      await run('ip', ['link', 'add', orphanVeth, 'type', 'veth', 'peer', 'name', `${orphanVeth}p`]);
+      const [rule] = (await h.leftovers()).rules;
+      assert.ok(rule);
+      const stray = rule
+        .replace(/--comment \S+/, `--comment ${'ee'.repeat(32)}`)
+        .replace(/--dport \d+/, '--dport 9');
+      await addRules([stray]);
+      await deleteRules([rule]);
+
+      await waitFor(
+        async () => {
+          const left = await h.leftovers();
+          return (
+            !(await h.allocations()).has(stranger) &&
+            !left.netns.includes(orphanNetns) &&
+            !left.veths.some((v) => v.startsWith(orphanVeth)) &&
+            left.rules.length === 1 &&
+            left.rules[0] === rule
+          );
+        },
+        'the reconciler to release the stranger, delete the orphans and the stray rule, and restore the rule',
+        10_000,
+      );
+      const released = (await h.store.readStream(networkNodeStream(h.node))).filter(
+        (e) => e.type === 'IpReleased' && (e.data as { containerId: string }).containerId === stranger,
+      );
+      assert.equal((released[0]!.data as { reason: string }).reason, 'reconciled');
+      assert.deepEqual([...(await h.allocations()).keys()], [kept]);
     } finally {
       await h.dispose();
     }
