@@ -171,15 +171,13 @@ export async function startTokenServer(
     );
     const signature = createSign('RSA-SHA256').update(`${head}.${claims}`).sign(key).toString('base64url');
     issued++;
-    res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(
-        JSON.stringify({
-          token: `${head}.${claims}.${signature}`,
-          expires_in: expiresIn,
-          issued_at: new Date().toISOString(),
-        }),
-      );
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        token: `${head}.${claims}.${signature}`,
+        expires_in: expiresIn,
+        issued_at: new Date().toISOString(),
+      }),
+    );
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
