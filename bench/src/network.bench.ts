@@ -7,6 +7,7 @@ import {
   macForIpv4,
   parseIpv4,
   startNetworkHarness,
+  WarmPool,
 } from '@lxr/network-allocator/testing';
 import { type BenchRow, type BenchSection, cpuMeter, formatMs, quantile } from './bench.js';
 
@@ -42,7 +43,8 @@ export const networkBench: BenchSection = {
     `on a bridge, pool and chains of the bench's own; ${SEQUENTIAL} containers one after another, then a burst of ` +
     `${BURST} at once; latency is NetworkReady's recorded time minus ContainerRequested's. Namespace + veth ` +
     `setup alone: ${SETUPS} containers with the allocator's two \`ip -batch\` processes against the same steps as ` +
-    'one `ip` command each (7 processes), alternating, in the same run.',
+    'one `ip` command each (7 processes), alternating, in the same run; and the hot path, configuring a ' +
+    'namespace the allocator made ahead of time.',
   async run(log) {
     const h = await startNetworkHarness({ fsync: true });
     const rows: BenchRow[] = [];
@@ -133,6 +135,31 @@ export const networkBench: BenchSection = {
         plain.push(performance.now() - t);
         await deleteContainerNetwork(link.netns, link.hostVeth);
       }
+      // The allocator's hot path: a link made ahead of time, configured through its waiting `ip`.
+      const pool = new WarmPool({
+        size: SETUPS,
+        bridge: h.names.bridge,
+        netnsPrefix: h.names.netnsPrefix,
+        vethPrefix: h.names.vethPrefix,
+        onError: (error) => log(`warm link failed: ${error}`),
+      });
+      pool.start();
+      while (pool.ready < SETUPS) await new Promise((r) => setTimeout(r, 20));
+      const warm: number[] = [];
+      for (let i = 0; i < SETUPS; i++) {
+        const link = pool.take()!;
+        const address = gateway + 100 + i;
+        const t = performance.now();
+        await link.configure({ ip: address, prefixLength: 24, gateway, mac: macForIpv4(address) });
+        warm.push(performance.now() - t);
+        await deleteContainerNetwork(link.netns, link.hostVeth);
+      }
+      await pool.close();
+      rows.push({
+        name: 'address + route on a namespace made ahead of time (the allocator’s hot path)',
+        result: spread(warm),
+        notes: `${SETUPS} links; no process started`,
+      });
       rows.push({
         name: 'netns + veth + address + route: 2 × `ip -batch` (the allocator)',
         result: spread(batched),

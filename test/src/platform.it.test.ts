@@ -141,6 +141,29 @@ describe('lxr end to end', { skip, timeout: 300_000 }, () => {
     assert.ok(row, `lxr ps lists ${id}: ${ps.stdout}`);
   });
 
+  it('the network-allocator gives it an address: lxr ps shows its IP and namespace, lxr network inspect lists it', async () => {
+    const row = await eventually('lxr ps to show an IP for demo', async () => {
+      const ps = await suite.lxr('ps', '--format', 'json');
+      const found = ps.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { id: string; name: string; ip: string | null; netns: string | null })
+        .find((r) => r.name === 'demo');
+      return found?.ip ? { ...found, ip: found.ip } : undefined;
+    });
+    assert.ok(row.netns?.startsWith(suite.env['LXR_NETNS_PREFIX']!), `netns ${row.netns}`);
+    const pool = suite.env['LXR_NETWORK_POOL']!.split('.').slice(0, 2).join('.');
+    assert.ok(row.ip.startsWith(`${pool}.`), `${row.ip} is in ${suite.env['LXR_NETWORK_POOL']}`);
+    const inspect = await suite.lxr('network', 'inspect');
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.match(inspect.stdout, new RegExp(`^POOL ${suite.env['LXR_NETWORK_POOL']!.replace(/\./g, '\\.')}`));
+    assert.match(
+      inspect.stdout,
+      new RegExp(`${row.id.slice(0, 12)} +demo +e2e-node +${row.ip.replace(/\./g, '\\.')}`),
+    );
+  });
+
   it('a name already taken is refused with a clear error', async () => {
     const again = await suite.lxr('create', '--name', 'demo', 'busybox');
     assert.notEqual(again.code, 0);

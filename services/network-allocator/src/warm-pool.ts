@@ -94,6 +94,11 @@ export class WarmPool {
     else this.#ready.push(link);
   }
 
+  /** Links ready to be taken now. */
+  get ready(): number {
+    return this.#ready.length;
+  }
+
   /** Netns and veth names of links this pool holds (ready or being made). */
   owns(name: string): boolean {
     return this.#all.has(name);
