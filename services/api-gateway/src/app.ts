@@ -14,6 +14,8 @@ import { bearerAuth } from './http/auth.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
 import { createGatewayMetrics, type GatewayMetrics, instrumentRequests } from './http/metrics.js';
 import { installProblemHandlers } from './http/problem.js';
+import type { ImageNodes } from './images/image-nodes.js';
+import { imageRoutes } from './images/images.routes.js';
 import { networkRoutes } from './networks/networks.routes.js';
 import type { NodeDirectory } from './nodes/node-directory.js';
 import { nodeRoutes } from './nodes/nodes.routes.js';
@@ -24,6 +26,8 @@ export interface GatewayDeps {
   readonly store: EventStore;
   readonly readModel: ContainersReadModel;
   readonly nodes: NodeDirectory;
+  /** The nodes' image-pullers (request/reply); without it image listing and removal answer 503. */
+  readonly images?: ImageNodes;
   /** The bearer token every request under /v1 and the docs must carry. */
   readonly token: string;
   readonly ids?: { readonly containerId?: () => string; readonly name?: () => string };
@@ -88,6 +92,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         { name: 'containers', description: 'Containers (docker create, ps, inspect, rm)' },
         { name: 'events', description: 'The event log as Server-Sent Events' },
         { name: 'nodes', description: 'Node agents' },
+        { name: 'images', description: 'Images on the nodes (pull, images, rmi, image prune)' },
         { name: 'networks', description: 'Container addresses (lxr network inspect)' },
         { name: 'health', description: 'Probes (no token)' },
       ],
@@ -124,9 +129,18 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         ...deps.sse,
       });
       await v1.register(nodeRoutes, { nodes: deps.nodes });
+      await v1.register(imageRoutes, {
+        store: deps.store,
+        nodes: deps.nodes,
+        images: deps.images ?? noImageNodes,
+        appends: deps.appends,
+      });
       await v1.register(networkRoutes, { store: deps.store });
     },
     { prefix: '/v1' },
   );
   return app;
 }
+
+const unavailable = () => Promise.reject(new Error('the gateway has no connection to the image-pullers'));
+const noImageNodes: ImageNodes = { list: unavailable, remove: unavailable, prune: unavailable };

@@ -16,6 +16,7 @@ export const ErrorCode = {
   // 404
   RouteNotFound: 'ROUTE_NOT_FOUND',
   ContainerNotFound: 'CONTAINER_NOT_FOUND',
+  ImageNotFound: 'IMAGE_NOT_FOUND',
   // 405
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   // 409
@@ -23,6 +24,7 @@ export const ErrorCode = {
   ContainerAmbiguous: 'CONTAINER_AMBIGUOUS',
   IdempotencyKeyUsed: 'IDEMPOTENCY_KEY_USED',
   ConcurrentModification: 'CONCURRENT_MODIFICATION',
+  ImageInUse: 'IMAGE_IN_USE',
   // 413
   BodyTooLarge: 'BODY_TOO_LARGE',
   // 415
@@ -33,6 +35,7 @@ export const ErrorCode = {
   // 503
   NoNodeAvailable: 'NO_NODE_AVAILABLE',
   NodeNotAlive: 'NODE_NOT_ALIVE',
+  ImagePullerUnavailable: 'IMAGE_PULLER_UNAVAILABLE',
   NotReady: 'NOT_READY',
   // 500
   Internal: 'INTERNAL',
@@ -77,6 +80,11 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     title: 'Not found',
     description: 'No route has this path. See /openapi.json for the routes.',
   },
+  IMAGE_NOT_FOUND: {
+    status: 404,
+    title: 'Image not found',
+    description: 'No node has an image by that reference or id. `lxr images` lists them.',
+  },
   CONTAINER_NOT_FOUND: {
     status: 404,
     title: 'No such container',
@@ -102,6 +110,12 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     status: 409,
     title: 'Idempotency key already used',
     description: 'The container created with this Idempotency-Key has been removed. Use a new key.',
+  },
+  IMAGE_IN_USE: {
+    status: 409,
+    title: 'Image in use',
+    description:
+      'A container on the node uses the image. Remove the container first, or remove the image anyway with `force=true` (`lxr rmi -f`).',
   },
   CONCURRENT_MODIFICATION: {
     status: 409,
@@ -139,6 +153,12 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     status: 503,
     title: 'Node agent not running',
     description: 'The requested node has stopped heartbeating. Start its node agent or choose another node.',
+  },
+  IMAGE_PULLER_UNAVAILABLE: {
+    status: 503,
+    title: 'Image-puller unavailable',
+    description:
+      "The node's image-puller did not answer over NATS. Check the node with `lxr status` / `lxr nodes`; retry once it is back.",
   },
   NOT_READY: {
     status: 503,

@@ -3,6 +3,7 @@ import { createOutboxRelay, createPostgresEventStore } from '@lxr/event-store';
 import { field, runService } from '@lxr/service-kit';
 import { buildApp } from './app.js';
 import { ensureApiToken } from './http/api-token.js';
+import { busImageNodes } from './images/image-nodes.js';
 import { createGatewayMetrics } from './http/metrics.js';
 import { natsNodeDirectory } from './nodes/nats-node-directory.js';
 import { prepareGatewayDatabase } from './read-model/gateway-database.js';
@@ -61,6 +62,7 @@ await runService({
       store,
       readModel: createPostgresContainersReadModel(db, runner),
       nodes: natsNodeDirectory(nats),
+      images: busImageNodes(bus),
       token,
       // SSE streams wake on any append to the log, whoever made it.
       appends: store.notifications,
