@@ -1,5 +1,13 @@
 import type { RecordedEvent } from '@lxr/events';
 import { ApiError, ApiUnreachableError, ClientError, ClientErrorCode } from './errors.js';
+import {
+  type NodeImage,
+  type NodeImagePrune,
+  type NodeImageRemoval,
+  ndjsonLines,
+  type PullImageRequest,
+  type PullMessage,
+} from './images.js';
 import { parseEventStream, textChunks } from './sse.js';
 import type {
   Container,
@@ -78,6 +86,25 @@ export interface LxrClient {
   readonly nodes: {
     /** `GET /v1/nodes`. */
     list(options?: RequestOptions): Promise<NodeInfo[]>;
+  };
+  readonly images: {
+    /**
+     * `POST /v1/images/pull`: records the pull and yields its progress and outcome as they happen
+     * (`ImagePullRequested`, `ImagePullProgress`…, then `ImagePulled` or `ImagePullFailed`).
+     *
+     * @example
+     * for await (const m of client.images.pull({ reference: 'busybox' })) if (m.type === 'ImagePullFailed') throw new Error(m.data.message);
+     */
+    pull(request: PullImageRequest, options?: RequestOptions): AsyncGenerator<PullMessage>;
+    /** `GET /v1/images`: the images of every alive node, or of `node`. */
+    list(options?: RequestOptions & { readonly node?: string }): Promise<NodeImage[]>;
+    /** `DELETE /v1/images/{ref}` (lxr rmi): by reference or id; `force` removes an image containers use. */
+    remove(
+      ref: string,
+      options?: RequestOptions & { readonly node?: string; readonly force?: boolean },
+    ): Promise<NodeImageRemoval[]>;
+    /** `POST /v1/images/prune`: dangling images and every blob no image uses. */
+    prune(options?: RequestOptions & { readonly node?: string }): Promise<NodeImagePrune[]>;
   };
   readonly networks: {
     /** `GET /v1/networks`: the address pool, each node's subnet and its allocations. */
@@ -235,6 +262,32 @@ export function createClient(options: ClientOptions): LxrClient {
     },
     events: { stream },
     nodes: { list: ({ signal } = {}) => json('GET', '/v1/nodes', { signal }) },
+    images: {
+      async *pull(request, { signal } = {}) {
+        const response = await send('POST', '/v1/images/pull', {
+          body: request,
+          signal,
+          stream: true,
+          headers: { accept: 'application/x-ndjson' },
+        });
+        yield* ndjsonLines<PullMessage>(textChunks(response.body!));
+      },
+      list: ({ signal, node } = {}) =>
+        json('GET', `/v1/images${node ? `?node=${encodeURIComponent(node)}` : ''}`, { signal }),
+      remove: (ref, { signal, node, force } = {}) => {
+        const query = new URLSearchParams();
+        if (node) query.set('node', node);
+        if (force) query.set('force', 'true');
+        // The reference keeps its slashes: the route takes the rest of the path.
+        const path = `/v1/images/${ref
+          .split('/')
+          .map((part) => encodeURIComponent(part).replace(/%3A/g, ':').replace(/%40/g, '@'))
+          .join('/')}`;
+        return json('DELETE', `${path}${query.size > 0 ? `?${query}` : ''}`, { signal });
+      },
+      prune: ({ signal, node } = {}) =>
+        json('POST', `/v1/images/prune${node ? `?node=${encodeURIComponent(node)}` : ''}`, { signal }),
+    },
     networks: { inspect: ({ signal } = {}) => json('GET', '/v1/networks', { signal }) },
     async health({ signal } = {}) {
       try {

@@ -1,5 +1,6 @@
 export * from './client.js';
 export * from './config.js';
 export * from './errors.js';
+export * from './images.js';
 export { parseEventStream, type SseMessage } from './sse.js';
 export * from './types.js';
