@@ -1,3 +1,4 @@
+export * from './bundle.js';
 export * from './images.js';
 export * from './nats.js';
 export * from './ports.js';

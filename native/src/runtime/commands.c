@@ -24,17 +24,22 @@ int lxr_cmd_start(const char *root, const char *id, lxr_error *err) {
   if (fd < 0) return lxr_fail(err, errno, "open %s", fifo);
   cleanup_close int pidfd = lxr_state_pidfd(&st);
   if (pidfd < 0) return lxr_fail(err, 0, "container %s's init has exited", id);
+  bool released = false;
   for (;;) {
     struct pollfd pfd[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-    if (LXR_RETRY(poll(pfd, 2, -1)) < 0) return lxr_fail(err, errno, "poll");
+    if (LXR_RETRY(poll(pfd, released ? 1 : 2, -1)) < 0) return lxr_fail(err, errno, "poll");
     char c;
     ssize_t n = read(fd, &c, 1);
-    if (n == 1) break;
+    if (n == 1) {
+      /* Released; the init closes its end when it execs the command (or fails). */
+      released = true;
+      unlink(fifo);
+      continue;
+    }
+    if (n == 0 && released) return 0;
     if (n < 0 && errno != EAGAIN) return lxr_fail(err, errno, "read %s", fifo);
-    if (pfd[1].revents) return lxr_fail(err, 0, "container %s's init exited before it started", id);
+    if (!released && pfd[1].revents) return lxr_fail(err, 0, "container %s's init exited before it started", id);
   }
-  unlink(fifo);
-  return 0;
 }
 
 int lxr_cmd_state(const char *root, const char *id, lxr_error *err) {

@@ -77,7 +77,9 @@ static int container_init(struct init_args *a, bool *ready, lxr_error *err) {
   int w = (int)LXR_RETRY(open(fifo, O_WRONLY | O_CLOEXEC));
   if (w < 0) return lxr_fail(err, errno, "open the start fifo");
   if (LXR_RETRY(write(w, "0", 1)) != 1) return lxr_fail(err, errno, "write the start fifo");
-  close(w);
+  /* w stays open (close-on-exec): `start` returns at its EOF, once the command runs, so a signal
+   * sent right after start reaches the command rather than this pre-exec init, which as PID 1
+   * would drop it. */
   close(a->fifo);
   return lxr_finalize_and_exec(spec, p, exe, err);
 }
@@ -167,7 +169,8 @@ int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err) {
   snprintf(path, sizeof path, "%s/config.json", st.dir);
   if (copy_file(config, path, err) < 0) goto fail;
   snprintf(path, sizeof path, "%s/exec.fifo", st.dir);
-  if (mkfifo(path, 0622) < 0 || (fifo = open(path, O_PATH | O_CLOEXEC)) < 0) {
+  /* 0622 (chmod, past the umask): the init may run as an unprivileged uid of a user namespace */
+  if (mkfifo(path, 0622) < 0 || chmod(path, 0622) < 0 || (fifo = open(path, O_PATH | O_CLOEXEC)) < 0) {
     lxr_fail(err, errno, "create %s", path);
     goto fail;
   }

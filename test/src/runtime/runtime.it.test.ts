@@ -1,0 +1,327 @@
+/**
+ * lxr-runtime against real containers from busybox bundles, and the same bundles under runc: each
+ * case runs for both runtimes and asserts the same expected results (the differential test).
+ */
+import assert from 'node:assert/strict';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { requiresRoot } from '@lxr/testkit';
+import { facts, netnsWithVeth, type Runtime, runtimes, Sandbox } from './harness.js';
+
+const skip = requiresRoot();
+
+async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
+  const box = await Sandbox.create();
+  try {
+    await fn(box);
+  } finally {
+    await box.cleanup();
+  }
+}
+
+const SECURITY_REPORT = [
+  'echo hostname=$(hostname)',
+  'echo capeff=$(grep CapEff /proc/self/status | cut -f2)',
+  'echo nnp=$(grep NoNewPrivs /proc/self/status | cut -f2)',
+  "echo seccomp=$(grep '^Seccomp:' /proc/self/status | cut -f2)",
+  "echo ppid=$(cut -d' ' -f4 /proc/$$/stat)",
+  "echo init=$(tr '\\0' ' ' < /proc/1/cmdline)",
+  "echo links=$(ip -o link | cut -d: -f2 | tr -d ' ' | sort | tr '\\n' ,)",
+  'echo fds=$(ls -l /proc/self/fd | awk \'NR>0 && NF>=11 {printf "%s>%s,", $9, $11}\')',
+  'unshare -m true 2>/dev/null; echo unshare=$?',
+  'mkdir -p /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null; echo mount=$?',
+  'for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug; do [ -e $p ] && echo "masked$p=$(wc -c < $p)"; done',
+  'echo firmware=$(ls -A /sys/firmware | wc -l)',
+  "sh -c 'echo 1 > /proc/sys/kernel/panic' 2>/dev/null; echo procsys=$?",
+  'echo cgroupfs=$(ls /sys/fs/cgroup | wc -l)',
+  'd=/sys/fs/cgroup/pids; [ -d $d ] || d=/sys/fs/cgroup; mkdir $d/x 2>/dev/null; echo cgroupwrite=$?',
+].join('\n');
+
+for (const rt of runtimes()) {
+  describe(`${rt.name}: a container from the busybox bundle`, { skip, concurrency: false }, () => {
+    test('has docker’s isolation: hostname, capabilities, seccomp, masked paths, only lo, only fds 0-2', async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({
+          args: ['sh', '-c', SECURITY_REPORT],
+          hostname: 'web-1',
+          init: true,
+        });
+        const r = await box.run(rt, bundle);
+        assert.equal(r.code, 0, r.stderr);
+        const f = facts(r.stdout);
+        assert.equal(f.hostname, 'web-1');
+        assert.equal(f.capeff, '00000000a80425fb');
+        assert.equal(f.nnp, '1');
+        assert.equal(f.seccomp, '2', 'a seccomp filter is loaded');
+        assert.equal(f.ppid, '1', 'the command is a child of PID 1');
+        assert.match(f.init ?? '', /^\/dev\/\.lxr-init -- sh -c /, 'PID 1 is lxr-init');
+        assert.equal(f.links, 'lo,', 'a fresh network namespace has only lo');
+        // ls's own fds: 0, 1, 2 and the directory it is listing (fd 3 -> /proc/<pid>/fd) — nothing else.
+        const fds = (f.fds ?? '').split(',').filter(Boolean);
+        const extra = fds.filter((e) => !/^[012]>/.test(e));
+        assert.deepEqual(
+          fds.filter((e) => /^[012]>/.test(e)).map((e) => e[0]),
+          ['0', '1', '2'],
+        );
+        assert.ok(
+          extra.length <= 1 && extra.every((e) => /^\d+>\/proc\/\d+\/fd$/.test(e)),
+          `only the listed directory may be open besides 0-2: ${f.fds}`,
+        );
+        assert.notEqual(f.unshare, '0', 'unshare is denied');
+        assert.notEqual(f.mount, '0', 'mount is denied');
+        for (const [key, value] of Object.entries(f))
+          if (key.startsWith('masked/')) assert.equal(value, '0', `${key.slice(6)} is empty`);
+        assert.equal(f.firmware, '0', '/sys/firmware is masked');
+        assert.notEqual(f.procsys, '0', '/proc/sys is read-only');
+        assert.ok(Number(f.cgroupfs) >= 1, '/sys/fs/cgroup is mounted');
+        assert.notEqual(f.cgroupwrite, '0', '/sys/fs/cgroup is read-only');
+      });
+    });
+
+    test('joins a given network namespace: lo and the veth as eth0', async () => {
+      await withSandbox(async (box) => {
+        const netns = await netnsWithVeth(box);
+        const bundle = await box.bundle({
+          args: [
+            'sh',
+            '-c',
+            "echo links=$(ip -o link | cut -d: -f2 | tr -d ' ' | cut -d@ -f1 | sort | tr '\\n' ,)",
+          ],
+          netns,
+        });
+        const r = await box.run(rt, bundle);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(facts(r.stdout).links, 'eth0,lo,');
+      });
+    });
+
+    test('refuses a working directory of /proc/self/fd/N (CVE-2024-21626) on create', async () => {
+      await withSandbox(async (box) => {
+        // fd 3 of the runtime is a host directory: the leak the CVE is about
+        const hostDir = mkdtempSync(path.join(tmpdir(), 'lxr-leak-'));
+        const fd = openSync(hostDir, 'r');
+        try {
+          for (const cwd of ['/proc/self/fd/3', '/proc/self/fd/7']) {
+            const bundle = await box.bundle({ args: ['sh', '-c', 'pwd; ls'], cwd });
+            const id = box.id();
+            const r = await box.runtime(rt, ['run', '--bundle', bundle.dir, id], id, { extraFds: [fd] });
+            assert.notEqual(r.code, 0, `cwd ${cwd} must be refused, got: ${r.stdout}`);
+            assert.doesNotMatch(r.stdout, /lxr-leak/);
+          }
+        } finally {
+          closeSync(fd);
+        }
+      });
+    });
+
+    test('exec runs in the container with its security, and refuses a /proc/self/fd cwd', async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({
+          args: ['/dev/.lxr-init', '--', 'sleep', '1000'],
+          hostname: 'ex',
+          init: false,
+        });
+        bundle.config.mounts.push({
+          destination: '/dev/.lxr-init',
+          type: 'bind',
+          source: path.join(path.dirname(runtimes()[0]!.bin), 'lxr-init'),
+          options: ['bind', 'ro'],
+        });
+        bundle.write();
+        const id = await box.start(rt, bundle);
+        const report =
+          'echo hostname=$(hostname); grep CapEff /proc/self/status | tr -d "\\t" | tr : =; echo ppid=$(cut -d" " -f4 /proc/$$/stat); echo user=$(id -u)';
+        const r = await box.runtime(rt, ['exec', id, 'sh', '-c', report]);
+        assert.equal(r.code, 0, r.stderr);
+        const f = facts(r.stdout);
+        assert.equal(f.hostname, 'ex');
+        assert.equal(f.CapEff, '00000000a80425fb');
+        assert.equal(f.user, '0');
+        const code = await box.runtime(rt, ['exec', id, 'sh', '-c', 'exit 7']);
+        assert.equal(code.code, 7, 'the exit status of the exec’d command comes back');
+        const asUser = await box.runtime(rt, ['exec', '--user', '65534:65534', id, 'id', '-u']);
+        assert.equal(asUser.stdout.trim(), '65534');
+        const denied = await box.runtime(rt, ['exec', '--cwd', '/proc/self/fd/3', id, 'pwd']);
+        assert.notEqual(denied.code, 0, `exec with a /proc/self/fd cwd must fail: ${denied.stdout}`);
+        const mounts = await box.runtime(rt, ['exec', id, 'sh', '-c', 'unshare -m true']);
+        assert.notEqual(mounts.code, 0, 'unshare is denied in exec too');
+      });
+    });
+
+    test('create, start, state, kill, delete: the lifecycle, and nothing left behind', async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({ args: ['sleep', '1000'], init: true });
+        const id = box.id();
+        const created = await box.runtime(rt, ['create', '--bundle', bundle.dir, id], id, { detached: true });
+        assert.equal(created.code, 0, created.stderr);
+        const s1 = await box.state(rt, id);
+        assert.equal(s1.status, 'created');
+        assert.ok(s1.pid > 0);
+        assert.equal((await box.runtime(rt, ['start', id])).code, 0);
+        assert.equal((await box.state(rt, id)).status, 'running');
+        const cgroups = box.cgroupDirs(bundle.config.linux.cgroupsPath!);
+        assert.ok(
+          cgroups.some((d) => existsSync(d)),
+          'the cgroup exists while it runs',
+        );
+        const running = await box.runtime(rt, ['delete', id]);
+        assert.notEqual(running.code, 0, 'delete refuses a running container without --force');
+        assert.equal((await box.runtime(rt, ['kill', id, 'TERM'])).code, 0);
+        await box.waitStopped(rt, id);
+        assert.equal((await box.runtime(rt, ['delete', id])).code, 0);
+        assert.ok(
+          !existsSync(`/proc/${s1.pid}`) ||
+            !readFileSync(`/proc/${s1.pid}/cmdline`, 'utf8').includes('sleep'),
+        );
+        for (const d of cgroups) assert.ok(!existsSync(d), `${d} is removed`);
+        assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(bundle.dir), 'no mount is left');
+        assert.notEqual((await box.runtime(rt, ['state', id])).code, 0, 'the state is gone');
+      });
+    });
+
+    test('delete --force kills a running container with everything exec’d into it', async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({ args: ['sleep', '1000'] });
+        const id = await box.start(rt, bundle);
+        const pidFile = path.join(box.dir, 'exec.pid');
+        const e = await box.runtime(
+          rt,
+          ['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '1000'],
+          undefined,
+          {
+            detached: true,
+          },
+        );
+        assert.equal(e.code, 0, e.stderr);
+        const execPid = Number(readFileSync(pidFile, 'utf8'));
+        assert.ok(execPid > 0);
+        assert.equal((await box.runtime(rt, ['delete', '--force', id])).code, 0);
+        for (const d of box.cgroupDirs(bundle.config.linux.cgroupsPath!))
+          assert.ok(!existsSync(d), `${d} is removed`);
+        await new Promise((r) => setTimeout(r, 50));
+        const stat = existsSync(`/proc/${execPid}/stat`) ? readFileSync(`/proc/${execPid}/stat`, 'utf8') : '';
+        assert.ok(stat === '' || / Z /.test(stat), 'the exec’d process is gone');
+      });
+    });
+
+    test('a memory limit leads to an OOM kill, counted by the cgroup', async () => {
+      await withSandbox(async (box) => {
+        const limit = 32 * 1024 * 1024;
+        const bundle = await box.bundle({
+          args: ['sh', '-c', 'tail /dev/zero; echo status=$?'],
+          resources: { memory: { limit, swap: limit } },
+        });
+        const id = await box.start(rt, bundle);
+        await box.waitStopped(rt, id);
+        const memory = box.cgroupDirs(bundle.config.linux.cgroupsPath!).find((d) => d.includes('/memory/'));
+        const counter = memory
+          ? readFileSync(path.join(memory, 'memory.oom_control'), 'utf8')
+          : readFileSync(
+              path.join(box.cgroupDirs(bundle.config.linux.cgroupsPath!)[0]!, 'memory.events'),
+              'utf8',
+            );
+        assert.match(counter, /oom_kill [1-9]/, 'the cgroup counted an OOM kill');
+      });
+    });
+
+    test('an OOM-killed command dies of SIGKILL (status 137)', async () => {
+      await withSandbox(async (box) => {
+        const limit = 32 * 1024 * 1024;
+        const bundle = await box.bundle({
+          args: ['sh', '-c', 'tail /dev/zero; echo status=$?'],
+          resources: { memory: { limit, swap: limit } },
+        });
+        const r = await box.run(rt, bundle);
+        assert.equal(facts(r.stdout).status, '137', r.stdout + r.stderr);
+      });
+    });
+
+    test('a fork bomb stops at the pids limit', async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({
+          args: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb 2>/dev/null; sleep 1000'],
+          resources: { pids: { limit: 16 } },
+        });
+        const id = await box.start(rt, bundle);
+        const pids =
+          box.cgroupDirs(bundle.config.linux.cgroupsPath!).find((d) => d.includes('/pids/')) ??
+          box.cgroupDirs(bundle.config.linux.cgroupsPath!)[0]!;
+        const refused = () =>
+          Number(/max (\d+)/.exec(readFileSync(path.join(pids, 'pids.events'), 'utf8'))?.[1] ?? 0);
+        const deadline = Date.now() + 10_000;
+        while (refused() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(refused() > 0, 'forks were refused at the limit');
+        assert.ok(
+          Number(readFileSync(path.join(pids, 'pids.current'), 'utf8')) <= 16,
+          'never more than 16 tasks',
+        );
+        assert.equal((await box.runtime(rt, ['delete', '--force', id])).code, 0);
+        assert.ok(!existsSync(pids), 'the bomb is gone with its cgroup');
+      });
+    });
+
+    test('user namespace: root inside is an unprivileged uid outside', async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({
+          args: ['sh', '-c', 'echo uid=$(id -u); echo map=$(cat /proc/self/uid_map | tr -s " ")'],
+        });
+        bundle.config.linux.namespaces.push({ type: 'user' });
+        bundle.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        bundle.config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        bundle.write();
+        const r = await box.run(rt, bundle);
+        assert.equal(r.code, 0, r.stderr);
+        const f = facts(r.stdout);
+        assert.equal(f.uid, '0');
+        assert.equal(f.map, ' 0 100000 65536');
+      });
+    });
+  });
+}
+
+describe('lxr-runtime refuses what it does not implement', { skip }, () => {
+  const lxr: Runtime = runtimes()[0]!;
+  for (const [what, edit, message] of [
+    [
+      'hooks',
+      (c: Record<string, unknown>) => Object.assign(c, { hooks: { prestart: [{ path: '/bin/true' }] } }),
+      /hooks is not supported/,
+    ],
+    [
+      'an unknown process field',
+      (c: Record<string, unknown>) => Object.assign(c.process as object, { frobnicate: 1 }),
+      /process\.frobnicate is not supported/,
+    ],
+    [
+      'an AppArmor profile',
+      (c: Record<string, unknown>) =>
+        Object.assign(c.process as object, { apparmorProfile: 'docker-default' }),
+      /apparmorProfile is not supported/,
+    ],
+    [
+      'a time namespace',
+      (c: Record<string, unknown>) => (c.linux as { namespaces: object[] }).namespaces.push({ type: 'time' }),
+      /namespace time is not supported/,
+    ],
+    [
+      'blockIO limits',
+      (c: Record<string, unknown>) =>
+        Object.assign((c.linux as { resources: object }).resources, { blockIO: { weight: 10 } }),
+      /blockIO is not supported/,
+    ],
+  ] as const) {
+    test(`${what}`, async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({ args: ['true'] });
+        edit(bundle.config as unknown as Record<string, unknown>);
+        bundle.write();
+        const r = await box.run(lxr, bundle);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^lxr-runtime: config\.json: /);
+        assert.match(r.stderr, message);
+      });
+    });
+  }
+});
