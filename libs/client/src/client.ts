@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@lxr/events';
 import { ApiError, ApiUnreachableError, ClientError, ClientErrorCode } from './errors.js';
+import { type ExecOptions, type ExecSession, openExec } from './exec.js';
 import {
   type NodeImage,
   type NodeImagePrune,
@@ -13,9 +14,12 @@ import type {
   Container,
   ContainerDetails,
   ContainerListOptions,
+  ContainerStats,
   CreateContainerRequest,
   CreatedContainer,
   Health,
+  LogEntry,
+  LogsOptions,
   NetworkInspect,
   NodeInfo,
   Problem,
@@ -70,8 +74,33 @@ export interface LxrClient {
     list(options?: ContainerListOptions & RequestOptions): Promise<Container[]>;
     /** `GET /v1/containers/{ref}`: by id, name or unique id prefix, with its events. */
     get(ref: string, options?: RequestOptions): Promise<ContainerDetails>;
-    /** `DELETE /v1/containers/{ref}`. */
-    remove(ref: string, options?: RequestOptions): Promise<RemovedContainer>;
+    /** `DELETE /v1/containers/{ref}`; `force` removes a running container (docker rm -f). */
+    remove(ref: string, options?: RequestOptions & { readonly force?: boolean }): Promise<RemovedContainer>;
+    /** `POST /v1/containers/{ref}/start`: records the intent; the node's executor starts it. */
+    start(ref: string, options?: RequestOptions): Promise<RemovedContainer>;
+    /** `POST /v1/containers/{ref}/stop`: SIGTERM, SIGKILL after `timeoutSeconds` (default 10). */
+    stop(
+      ref: string,
+      options?: RequestOptions & { readonly timeoutSeconds?: number },
+    ): Promise<RemovedContainer>;
+    /** `POST /v1/containers/{ref}/restart`. */
+    restart(
+      ref: string,
+      options?: RequestOptions & { readonly timeoutSeconds?: number },
+    ): Promise<RemovedContainer>;
+    /** `POST /v1/containers/{ref}/kill`: a signal (default SIGKILL) for the main process. */
+    kill(ref: string, options?: RequestOptions & { readonly signalName?: string }): Promise<RemovedContainer>;
+    /** `GET /v1/containers/{ref}/stats`. */
+    stats(ref: string, options?: RequestOptions): Promise<ContainerStats>;
+    /**
+     * `GET /v1/containers/{ref}/logs` as docker's json-file entries; with `follow` until the container exits.
+     *
+     * @example
+     * for await (const { stream, log } of client.containers.logs('web', { follow: true })) process[stream].write(log);
+     */
+    logs(ref: string, options?: LogsOptions): AsyncGenerator<LogEntry>;
+    /** `GET /v1/containers/{ref}/exec` (a WebSocket): a process in the running container. */
+    exec(ref: string, options: ExecOptions): Promise<ExecSession>;
   };
   readonly events: {
     /**
@@ -257,8 +286,50 @@ export function createClient(options: ClientOptions): LxrClient {
         return json('GET', `/v1/containers${query.size > 0 ? `?${query}` : ''}`, { signal });
       },
       get: (ref, { signal } = {}) => json('GET', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
-      remove: (ref, { signal } = {}) =>
-        json('DELETE', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
+      remove: (ref, { signal, force } = {}) =>
+        json('DELETE', `/v1/containers/${encodeURIComponent(ref)}${force ? '?force=true' : ''}`, { signal }),
+      start: (ref, { signal } = {}) =>
+        json('POST', `/v1/containers/${encodeURIComponent(ref)}/start`, { signal }),
+      stop: (ref, { signal, timeoutSeconds } = {}) =>
+        json(
+          'POST',
+          `/v1/containers/${encodeURIComponent(ref)}/stop${timeoutSeconds === undefined ? '' : `?t=${timeoutSeconds}`}`,
+          { signal },
+        ),
+      restart: (ref, { signal, timeoutSeconds } = {}) =>
+        json(
+          'POST',
+          `/v1/containers/${encodeURIComponent(ref)}/restart${timeoutSeconds === undefined ? '' : `?t=${timeoutSeconds}`}`,
+          { signal },
+        ),
+      kill: (ref, { signal, signalName } = {}) =>
+        json(
+          'POST',
+          `/v1/containers/${encodeURIComponent(ref)}/kill${signalName ? `?signal=${encodeURIComponent(signalName)}` : ''}`,
+          { signal },
+        ),
+      stats: (ref, { signal } = {}) =>
+        json('GET', `/v1/containers/${encodeURIComponent(ref)}/stats`, { signal }),
+      async *logs(ref, { signal, follow, tail, since } = {}) {
+        const query = new URLSearchParams();
+        if (follow) query.set('follow', 'true');
+        if (tail !== undefined) query.set('tail', String(tail));
+        if (since !== undefined) query.set('since', since);
+        const path = `/v1/containers/${encodeURIComponent(ref)}/logs${query.size > 0 ? `?${query}` : ''}`;
+        const response = await send('GET', path, {
+          signal,
+          stream: true,
+          headers: { accept: 'application/x-ndjson' },
+        });
+        let pending = '';
+        for await (const chunk of textChunks(response.body!)) {
+          pending += chunk;
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) if (line !== '') yield JSON.parse(line) as LogEntry;
+        }
+      },
+      exec: (ref, execOptions) => openExec(base, options.token, ref, execOptions),
     },
     events: { stream },
     nodes: { list: ({ signal } = {}) => json('GET', '/v1/nodes', { signal }) },

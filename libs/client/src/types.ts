@@ -74,6 +74,28 @@ export type CreatedContainer = Container & {
 /** A container with its event history, as `GET /v1/containers/{ref}` answers (`docker inspect`). */
 export type ContainerDetails = Container & { readonly events: RecordedEvent[] };
 
+/** A container's resource use (`GET /v1/containers/{ref}/stats`). */
+export type { ContainerStats } from '@lxr/events';
+
+/** One line of a container's log, as docker's json-file driver writes it. */
+export interface LogEntry {
+  /** The text, with its newline (a line longer than 16 KiB comes in parts). */
+  readonly log: string;
+  readonly stream: 'stdout' | 'stderr';
+  /** RFC 3339 with nanoseconds. */
+  readonly time: string;
+}
+
+/** What `GET /v1/containers/{ref}/logs` returns. */
+export interface LogsOptions {
+  readonly follow?: boolean;
+  /** Only the last N lines. */
+  readonly tail?: number;
+  /** Only lines from this time on (RFC 3339). */
+  readonly since?: string;
+  readonly signal?: AbortSignal;
+}
+
 /** What `DELETE /v1/containers/{ref}` answers: the container that was removed. */
 export interface RemovedContainer {
   readonly id: string;

@@ -16,6 +16,8 @@ import { createGatewayMetrics, type GatewayMetrics, instrumentRequests } from '.
 import { installProblemHandlers } from './http/problem.js';
 import type { ImageNodes } from './images/image-nodes.js';
 import { imageRoutes } from './images/images.routes.js';
+import type { ExecutorLink } from './lifecycle/executor-link.js';
+import { lifecycleRoutes } from './lifecycle/lifecycle.routes.js';
 import { networkRoutes } from './networks/networks.routes.js';
 import type { NodeDirectory } from './nodes/node-directory.js';
 import { nodeRoutes } from './nodes/nodes.routes.js';
@@ -47,6 +49,8 @@ export interface GatewayDeps {
   readonly version?: string;
   /** Traces requests that record events, so a creation is one trace; a no-op by default. */
   readonly tracer?: Tracer;
+  /** The node agents' executors over NATS, for logs, stats and exec; those answer 503 without it. */
+  readonly executors?: ExecutorLink;
 }
 
 /** Builds the gateway's fastify app. Connects to nothing: every effect comes in through `deps`. */
@@ -134,6 +138,11 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         nodes: deps.nodes,
         images: deps.images ?? noImageNodes,
         appends: deps.appends,
+      });
+      await v1.register(lifecycleRoutes, {
+        store: deps.store,
+        readModel: deps.readModel,
+        executors: deps.executors,
       });
       await v1.register(networkRoutes, { store: deps.store });
     },

@@ -25,6 +25,8 @@ export const ErrorCode = {
   IdempotencyKeyUsed: 'IDEMPOTENCY_KEY_USED',
   ConcurrentModification: 'CONCURRENT_MODIFICATION',
   ImageInUse: 'IMAGE_IN_USE',
+  ContainerNotRunning: 'CONTAINER_NOT_RUNNING',
+  ContainerRunning: 'CONTAINER_RUNNING',
   // 413
   BodyTooLarge: 'BODY_TOO_LARGE',
   // 415
@@ -35,6 +37,7 @@ export const ErrorCode = {
   // 503
   NoNodeAvailable: 'NO_NODE_AVAILABLE',
   NodeNotAlive: 'NODE_NOT_ALIVE',
+  NodeUnreachable: 'NODE_UNREACHABLE',
   ImagePullerUnavailable: 'IMAGE_PULLER_UNAVAILABLE',
   NotReady: 'NOT_READY',
   // 500
@@ -122,6 +125,18 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     title: 'Concurrent modification',
     description: 'The container changed under the request too many times in a row. Retry the request.',
   },
+  CONTAINER_NOT_RUNNING: {
+    status: 409,
+    title: 'Container not running',
+    description:
+      'exec, kill, stats and attach need a running container. `lxr start` it first; `lxr logs` shows why it stopped.',
+  },
+  CONTAINER_RUNNING: {
+    status: 409,
+    title: 'Container running',
+    description:
+      'A running container cannot be removed. Stop it first (`lxr stop`), or remove it anyway with `force=true` (`lxr rm -f`).',
+  },
   BODY_TOO_LARGE: {
     status: 413,
     title: 'Body too large',
@@ -153,6 +168,12 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     status: 503,
     title: 'Node agent not running',
     description: 'The requested node has stopped heartbeating. Start its node agent or choose another node.',
+  },
+  NODE_UNREACHABLE: {
+    status: 503,
+    title: 'Node agent unreachable',
+    description:
+      "The executor on the container's node did not answer over NATS. Check the node with `lxr nodes`; retry once it is back.",
   },
   IMAGE_PULLER_UNAVAILABLE: {
     status: 503,

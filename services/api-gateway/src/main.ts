@@ -3,8 +3,9 @@ import { createOutboxRelay, createPostgresEventStore } from '@lxr/event-store';
 import { field, runService } from '@lxr/service-kit';
 import { buildApp } from './app.js';
 import { ensureApiToken } from './http/api-token.js';
-import { busImageNodes } from './images/image-nodes.js';
 import { createGatewayMetrics } from './http/metrics.js';
+import { busImageNodes } from './images/image-nodes.js';
+import { natsExecutorLink } from './lifecycle/executor-link.js';
 import { natsNodeDirectory } from './nodes/nats-node-directory.js';
 import { prepareGatewayDatabase } from './read-model/gateway-database.js';
 import { createPostgresContainersReadModel } from './read-model/postgres-containers.read-model.js';
@@ -71,6 +72,7 @@ await runService({
       logger: logger.child({ component: 'http' }),
       version,
       tracer,
+      executors: natsExecutorLink(nats, bus),
     });
     await app.listen({ host: config.apiHost, port: config.apiPort });
     onStop('http server', () => app.close());

@@ -2,11 +2,19 @@ import type { Command } from './command.js';
 import { createCommand } from './create.js';
 import { downCommand } from './down.js';
 import { eventsCommand } from './events.js';
+import { execCommand } from './exec.js';
 import { inspectCommand } from './inspect.js';
+import { killCommand } from './kill.js';
+import { logsCommand } from './logs.js';
 import { networkCommand } from './network.js';
 import { psCommand } from './ps.js';
+import { restartCommand } from './restart.js';
 import { rmCommand } from './rm.js';
+import { runCommand } from './run.js';
+import { startCommand } from './start.js';
+import { statsCommand } from './stats.js';
 import { statusCommand } from './status.js';
+import { stopCommand } from './stop.js';
 import { upCommand } from './up.js';
 
 /** Every verb, in the order `lxr --help` lists them. A new verb is a file here and a line below. */
@@ -15,6 +23,14 @@ export const commands: readonly Command[] = [
   downCommand,
   statusCommand,
   createCommand,
+  runCommand,
+  startCommand,
+  stopCommand,
+  restartCommand,
+  killCommand,
+  execCommand,
+  logsCommand,
+  statsCommand,
   psCommand,
   inspectCommand,
   rmCommand,

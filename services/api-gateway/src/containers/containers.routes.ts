@@ -4,6 +4,7 @@ import { containerStream } from '@lxr/events';
 import { type Tracer, withServerSpan } from '@lxr/telemetry';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { ErrorCode, GatewayError } from '../errors.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import {
   Container,
@@ -142,14 +143,25 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
         operationId: 'removeContainer',
         summary: 'Remove a container (docker rm)',
         description:
-          'Records ContainerRemoved and releases the name. A second remove answers 404, as docker does.',
+          'Records ContainerRemoved and releases the name; the executor then kills it and removes what it left ' +
+          'on the node. A running container needs `force=true` (docker rm -f). A second remove answers 404, as ' +
+          'docker does.',
         tags: ['containers'],
         params: ContainerRef,
+        querystring: Type.Object({
+          force: Type.Optional(Type.Boolean({ description: 'Remove it even if running' })),
+        }),
         response: { 200: RemovedContainer, ...problemResponses(...commonProblems, 404, 409) },
       },
     },
     async (request) => {
       const container = await resolveContainer(readModel, request.params.ref);
+      if (container.state === 'running' && !request.query.force) {
+        throw new GatewayError(
+          ErrorCode.ContainerRunning,
+          `container ${container.name} is running; stop it first (lxr stop ${container.name}) or remove it anyway with force=true (lxr rm -f)`,
+        );
+      }
       return recording(request, (context) => handler.remove(container.id, context));
     },
   );

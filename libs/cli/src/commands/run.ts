@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { booleanFlag } from '../argv.js';
+import { CliError, ExitCode, UsageError } from '../errors.js';
+import type { Command } from './command.js';
+import { containerOptionFlags, containerRequest } from './container-options.js';
+import { waitForContainer, waitForStart, writeLog } from './container-wait.js';
+
+/** docker's exit status when the container could not be run at all. */
+const RUN_FAILED = 125;
+
+/** `lxr run`. */
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'Create and run a container',
+  usage: 'lxr run [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  description:
+    "Runs the command in a new container (no IDE) and prints its output; exits with the command's status.\n" +
+    'With -d, prints the id once it runs. --rm removes it once it exits.',
+  flags: [
+    ...containerOptionFlags,
+    { name: 'detach', short: 'd', kind: 'boolean', description: 'Run in the background and print the id' },
+    { name: 'rm', kind: 'boolean', description: 'Remove the container when it exits' },
+  ],
+  args: { min: 1 },
+  stopAtFirstPositional: true,
+  async run(ctx, args) {
+    const detach = booleanFlag(args, 'detach');
+    const autoRemove = booleanFlag(args, 'rm');
+    const request = containerRequest(args, ctx.env, { ide: false });
+    if (request.tty && !detach) {
+      throw new UsageError(
+        'lxr run -t needs an attached terminal, which lxr does not have yet: use `lxr run -d -t …` then `lxr exec -it NAME sh`',
+      );
+    }
+    const client = await ctx.client();
+    // Detached, the executor removes it on exit; attached, this command does once it has the output
+    // and the status (the executor would race the log reader otherwise).
+    const container = await client.containers.create(
+      { ...request, ...(autoRemove && detach ? { autoRemove: true } : {}) },
+      { idempotencyKey: randomUUID(), signal: ctx.signal },
+    );
+    try {
+      await waitForStart(client, container.id, 0, { timeoutMs: 120_000, signal: ctx.signal });
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      ctx.stderr.write(`Error: ${error.message}\n`);
+      if (autoRemove) await client.containers.remove(container.id, { force: true }).catch(() => {});
+      return RUN_FAILED;
+    }
+    if (detach) {
+      ctx.stdout.write(`${container.id}\n`);
+      return ExitCode.Ok;
+    }
+    for await (const entry of client.containers.logs(container.id, { follow: true, signal: ctx.signal })) {
+      writeLog(entry, ctx);
+    }
+    const ended = await waitForContainer(
+      client,
+      container.id,
+      (c) => c.state === 'exited' || c.state === 'failed',
+      {
+        timeoutMs: 30_000,
+        signal: ctx.signal,
+      },
+    );
+    if (autoRemove) await client.containers.remove(container.id, { force: true, signal: ctx.signal });
+    return ended?.exitCode ?? RUN_FAILED;
+  },
+};
