@@ -1,0 +1,2 @@
+export * from './harness.js';
+export * from './rootfs-stand-in.js';
