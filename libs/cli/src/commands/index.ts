@@ -2,14 +2,17 @@ import type { Command } from './command.js';
 import { createCommand } from './create.js';
 import { downCommand } from './down.js';
 import { eventsCommand } from './events.js';
+import { imageCommand, imagesCommand } from './images.js';
 import { execCommand } from './exec.js';
 import { inspectCommand } from './inspect.js';
 import { killCommand } from './kill.js';
 import { logsCommand } from './logs.js';
 import { networkCommand } from './network.js';
 import { psCommand } from './ps.js';
+import { pullCommand } from './pull.js';
 import { restartCommand } from './restart.js';
 import { rmCommand } from './rm.js';
+import { rmiCommand } from './rmi.js';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
 import { statsCommand } from './stats.js';
@@ -34,6 +37,10 @@ export const commands: readonly Command[] = [
   psCommand,
   inspectCommand,
   rmCommand,
+  pullCommand,
+  imagesCommand,
+  rmiCommand,
+  imageCommand,
   eventsCommand,
   networkCommand,
 ];
