@@ -8,6 +8,7 @@ import { ClientErrorCode } from '@lxr/client';
 import { ComposeErrorCode } from '@lxr/docker-free-compose';
 import { EventStoreErrorCode } from '@lxr/event-store';
 import { EventErrorCode, NetworkErrorCode } from '@lxr/events';
+import { ExecutorErrorCode } from '@lxr/executor/errors';
 import { ServiceKitErrorCode } from '@lxr/service-kit';
 
 const doc = readFileSync(path.resolve(import.meta.dirname, '../../docs/ERRORS.md'), 'utf8');
@@ -21,6 +22,7 @@ test('docs/ERRORS.md documents every error code', () => {
     ClientErrorCode,
     ComposeErrorCode,
     NetworkErrorCode,
+    ExecutorErrorCode,
   ].flatMap((codes) => Object.values(codes) as string[]);
   assert.ok(codes.length > 30);
   const missing = codes.filter((code) => !doc.includes(`\`${code}\``));
