@@ -54,6 +54,20 @@ export function clashesOf(pool: Ipv4Network, host: readonly HostNetwork[]): Host
   return host.filter((h) => overlaps(h.network, pool));
 }
 
+/** Throws `NETWORK_POOL_CLASH` naming what on the host `network` (called `label`) overlaps. */
+export function refuseClash(network: Ipv4Network, host: readonly HostNetwork[], label: string): void {
+  const clashes = clashesOf(network, host);
+  if (clashes.length === 0) return;
+  const what = clashes
+    .slice(0, 3)
+    .map((c) => `${c.source} ${formatCidr(c.network)} on ${c.device}`)
+    .join(', ');
+  throw new NetworkError(
+    NetworkErrorCode.PoolClash,
+    `${label} overlaps networks already on this host (${what}); choose a range no route or interface uses`,
+  );
+}
+
 /**
  * The cluster pool: the one configured (refused when it clashes with the host), else the first
  * default candidate that clashes with nothing.
@@ -67,17 +81,7 @@ export function choosePool(configured: string | undefined, host: readonly HostNe
         `LXR_NETWORK_POOL "${configured}" is not an IPv4 network in CIDR notation with no host bits set, at most /28 (e.g. 10.88.0.0/16)`,
       );
     }
-    const clashes = clashesOf(pool, host);
-    if (clashes.length > 0) {
-      const what = clashes
-        .slice(0, 3)
-        .map((c) => `${c.source} ${formatCidr(c.network)} on ${c.device}`)
-        .join(', ');
-      throw new NetworkError(
-        NetworkErrorCode.PoolClash,
-        `LXR_NETWORK_POOL ${configured} overlaps networks already on this host (${what}); choose a range no route or interface uses`,
-      );
-    }
+    refuseClash(pool, host, `LXR_NETWORK_POOL ${configured}`);
     return pool;
   }
   for (const candidate of DEFAULT_POOL_CANDIDATES) {

@@ -26,10 +26,18 @@ export interface ContainerLink {
  * routed (the firewall drops anything else that would use it).
  */
 export async function ensureBridge(bridge: string, gateway: number, prefixLength: number): Promise<void> {
-  const lines: string[] = [];
-  if (!existsSync(`/sys/class/net/${bridge}`)) lines.push(`link add name ${bridge} type bridge`);
-  lines.push(`addr replace ${formatIpv4(gateway)}/${prefixLength} dev ${bridge}`, `link set ${bridge} up`);
-  await run('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
+  const configure = `addr replace ${formatIpv4(gateway)}/${prefixLength} dev ${bridge}\nlink set ${bridge} up\n`;
+  if (!existsSync(`/sys/class/net/${bridge}`)) {
+    try {
+      await run('ip', ['-batch', '-'], `link add name ${bridge} type bridge\n${configure}`);
+    } catch (error) {
+      // Another allocator on this node made it between our look and our add.
+      if (!existsSync(`/sys/class/net/${bridge}`)) throw error;
+      await run('ip', ['-batch', '-'], configure);
+    }
+  } else {
+    await run('ip', ['-batch', '-'], configure);
+  }
   await Promise.all([
     writeFile('/proc/sys/net/ipv4/ip_forward', '1'),
     writeFile(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1'),

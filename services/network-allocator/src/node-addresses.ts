@@ -7,6 +7,7 @@ import {
   networkNodeStream,
 } from '@lxr/events';
 import { NetworkError } from './errors.js';
+import { choosePool, hostNetworks, refuseClash } from './host-networks.js';
 import {
   type AllocateCommand,
   type AllocateDecision,
@@ -22,7 +23,7 @@ import {
   type LeaseCommand,
   type NodeState,
 } from './ipam.decider.js';
-import type { Ipv4Network } from './ipv4.js';
+import { formatCidr, type Ipv4Network } from './ipv4.js';
 
 /** Reads a whole stream as network events (the store has validated them on the way in). */
 async function readNetworkStream(store: EventStore, stream: string, fromVersion = 1) {
@@ -52,6 +53,30 @@ export async function leaseNodeSubnet(
       throw error;
     }
   }
+}
+
+/**
+ * This node's lease: the one it holds (refused if the host now uses its range), else a new one
+ * from the configured pool, else the pool the log records, else the first default that clashes
+ * with nothing on the host.
+ */
+export async function leaseSubnetOnHost(
+  store: EventStore,
+  options: { node: string; pool?: string | undefined; subnetPrefixLength: number; bridge: string },
+): Promise<Lease> {
+  const [leases, host] = await Promise.all([readPool(store), hostNetworks(options.bridge)]);
+  const own = leases.get(options.node);
+  if (own) {
+    refuseClash(own.subnet, host, `this node's subnet ${formatCidr(own.subnet)} (leased from ${own.pool})`);
+    return own;
+  }
+  const recorded = [...leases.values()][0]?.pool;
+  const pool = choosePool(options.pool ?? recorded, host);
+  return leaseNodeSubnet(
+    store,
+    { node: options.node, pool, subnetPrefixLength: options.subnetPrefixLength },
+    options.node,
+  );
 }
 
 /** Every lease of the pool, for `lxr network inspect` and the pool check. */

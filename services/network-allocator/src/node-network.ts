@@ -14,13 +14,10 @@ import {
 } from '@lxr/events';
 import {
   containerFilesDir,
-  type HostEntry,
-  hostsFile,
   readHostResolvConf,
   removeContainerFiles,
   resolvConf,
   writeContainerFiles,
-  writeInPlace,
 } from './dns-files.js';
 import { NetworkError } from './errors.js';
 import {
@@ -32,9 +29,9 @@ import {
   listDnatRules,
   ruleContainer,
 } from './firewall.js';
-import { choosePool, hostNetworks } from './host-networks.js';
 import { resolveHostPorts } from './host-ports.js';
 import { writeHostState } from './host-state.js';
+import { HostsFiles } from './hosts-files.js';
 import type { Allocation, Lease } from './ipam.decider.js';
 import { formatCidr, formatIpv4, macForIpv4 } from './ipv4.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -46,7 +43,7 @@ import {
   listNetns,
   NETNS_DIR,
 } from './netns.js';
-import { leaseNodeSubnet, NodeAddresses, readPool } from './node-addresses.js';
+import { leaseSubnetOnHost, NodeAddresses } from './node-addresses.js';
 import { processAlive, type WarmLink, WarmPool, warmOwner } from './warm-pool.js';
 
 /** What one node's network is made of; every name is configurable so tests never touch `lxr0`. */
@@ -98,9 +95,9 @@ const EVENT_TYPES_GONE = new Set(['ContainerRemoved', 'ContainerFailed']);
  */
 export class NodeNetwork {
   readonly #locks = new KeyedLock();
+  readonly hosts: HostsFiles;
   #warm: WarmPool | undefined;
   #hostResolv = '';
-  #hostsRefresh: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly store: EventStore,
@@ -108,7 +105,13 @@ export class NodeNetwork {
     readonly lease: Lease,
     readonly addresses: NodeAddresses,
     private readonly logger: NetworkLogger,
-  ) {}
+  ) {
+    this.hosts = new HostsFiles(
+      settings.home,
+      () => [...addresses.state.byContainer.values()],
+      (error) => logger.warn({ err: error }, 'refreshing /etc/hosts files failed'),
+    );
+  }
 
   /**
    * Leases (or finds) the node's subnet, makes the bridge and the chains, reads the node's
@@ -119,7 +122,7 @@ export class NodeNetwork {
     settings: NodeNetworkSettings,
     logger: NetworkLogger,
   ): Promise<NodeNetwork> {
-    const lease = await leaseSubnet(store, settings);
+    const lease = await leaseSubnetOnHost(store, settings);
     await ensureBridge(settings.bridge, lease.gateway, lease.subnet.prefixLength);
     const addresses = new NodeAddresses(store, settings.node, lease.subnet);
     await addresses.refresh();
@@ -273,7 +276,7 @@ export class NodeNetwork {
       },
       'network ready',
     );
-    this.#scheduleHostsRefresh();
+    this.hosts.scheduleRefresh();
   }
 
   /** Namespace, veth, files and DNAT rules of one allocation; what `NetworkReady` reports. */
@@ -288,7 +291,7 @@ export class NodeNetwork {
         : createContainerNetwork({ netns, hostVeth, bridge: this.settings.bridge, ...address }),
       writeContainerFiles(
         containerFilesDir(this.settings.home, id),
-        hostsFile(entryOf(allocation), this.#others(id)),
+        this.hosts.contentFor(allocation),
         resolvConf(this.#hostResolv, this.settings.dns),
       ),
       addRules(allocation.ports.map((p) => dnatRule(this.settings.chainPrefix, id, ip, p))),
@@ -370,7 +373,7 @@ export class NodeNetwork {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
       }
     }
-    if (allocation) this.#scheduleHostsRefresh();
+    if (allocation) this.hosts.scheduleRefresh();
   }
 
   /** True when the container was requested on this node (its stream's first event says so). */
@@ -463,36 +466,6 @@ export class NodeNetwork {
     return [...this.addresses.state.byContainer.values()].flatMap((a) => this.#rulesOf(a));
   }
 
-  #others(id: string): HostEntry[] {
-    return [...this.addresses.state.byContainer.values()].filter((a) => a.containerId !== id).map(entryOf);
-  }
-
-  /**
-   * Rewrites every container's `/etc/hosts` soon (once for a burst of changes), so each lists the
-   * containers on the network now. Off the path of `NetworkReady`.
-   */
-  #scheduleHostsRefresh(): void {
-    if (this.#hostsRefresh) return;
-    this.#hostsRefresh = setTimeout(() => {
-      this.#hostsRefresh = undefined;
-      this.#refreshHosts().catch((error) =>
-        this.logger.warn({ err: error }, 'refreshing /etc/hosts files failed'),
-      );
-    }, 100);
-    this.#hostsRefresh.unref();
-  }
-
-  async #refreshHosts(): Promise<void> {
-    const all = [...this.addresses.state.byContainer.values()];
-    await Promise.all(
-      all.map(async (a) => {
-        const file = path.join(containerFilesDir(this.settings.home, a.containerId), 'hosts');
-        const content = hostsFile(entryOf(a), all.filter((o) => o !== a).map(entryOf));
-        await writeInPlace(file, content, false).catch(() => undefined);
-      }),
-    );
-  }
-
   /** Starts making namespaces ahead of time (after the first reconciliation, which would see them). */
   startWarmPool(): void {
     this.#warm?.start();
@@ -500,7 +473,7 @@ export class NodeNetwork {
 
   /** Stops background work and deletes the namespaces made ahead of time that no container got. */
   async close(): Promise<void> {
-    clearTimeout(this.#hostsRefresh);
+    this.hosts.close();
     await this.#warm?.close();
   }
 }
@@ -511,27 +484,5 @@ function sameAllocation(a: Allocation, b: Allocation): boolean {
     a.netns === b.netns &&
     a.hostVeth === b.hostVeth &&
     JSON.stringify(a.ports) === JSON.stringify(b.ports)
-  );
-}
-
-function entryOf(a: Allocation): HostEntry {
-  const names = [...new Set([a.hostname ?? a.name, a.name, a.containerId.slice(0, 12)])];
-  return { ip: formatIpv4(a.ip), names };
-}
-
-/** The node's lease: the one it holds, else a new one from the configured, recorded or default pool. */
-async function leaseSubnet(store: EventStore, settings: NodeNetworkSettings): Promise<Lease> {
-  const [leases, host] = await Promise.all([readPool(store), hostNetworks(settings.bridge)]);
-  const own = leases.get(settings.node);
-  if (own) {
-    choosePool(formatCidr(own.subnet), host); // still free on this host?
-    return own;
-  }
-  const recorded = [...leases.values()][0]?.pool;
-  const pool = choosePool(settings.pool ?? recorded, host);
-  return leaseNodeSubnet(
-    store,
-    { node: settings.node, pool, subnetPrefixLength: settings.subnetPrefixLength },
-    settings.node,
   );
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,7 +199,10 @@ export async function startNetworkHarness(options: NetworkHarnessOptions = {}): 
         allocators.push(proc);
         await waitFor(
           async () => {
-            if (proc.child.exitCode !== null) throw new Error(`allocator exited; see ${proc.logFile}`);
+            if (proc.child.exitCode !== null) {
+              const log = await readFile(proc.logFile, 'utf8').catch(() => '');
+              throw new Error(`allocator exited:\n${log.split('\n').slice(-5).join('\n')}`);
+            }
             const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
             return res?.ok === true;
           },
