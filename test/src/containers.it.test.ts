@@ -1,0 +1,156 @@
+// Containers end to end, as root: the real CLI against `lxr up` — gateway, image-puller (from a
+// registry on loopback), network-allocator and executor — with a stand-in for the rootfs-builder
+// (issue 4) that mounts the test image's tree. run, exec, logs, stats, stop/start/restart/kill, rm.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connectBus, type NatsBus } from '@lxr/bus';
+import { createPostgresEventStore, type PostgresEventStore } from '@lxr/event-store';
+import { type RootfsStandIn, startRootfsStandIn } from '@lxr/executor/testing';
+import {
+  busyboxApplets,
+  busyboxRootfs,
+  layerFrom,
+  makeImage,
+  pushImage,
+  requiresRoot,
+  startRegistry,
+  type TestRegistry,
+  waitFor,
+} from '@lxr/testkit';
+import { createSuite, type Suite } from './suite.js';
+
+const skip = requiresRoot();
+
+describe('containers end to end', { skip, timeout: 300_000 }, () => {
+  let suite: Suite;
+  let registry: TestRegistry;
+  let bus: NatsBus;
+  let store: PostgresEventStore;
+  let standIn: RootfsStandIn;
+  let image: string;
+
+  before(async () => {
+    suite = await createSuite();
+    registry = await startRegistry();
+    const layer = await layerFrom((dir) => busyboxRootfs(dir, busyboxApplets()), 'gzip');
+    await pushImage(registry.host, 'test/busybox', '1', makeImage([layer], { cmd: ['sh'] }));
+    image = `${registry.host}/test/busybox:1`;
+    const up = await suite.lxr('up');
+    assert.equal(up.code, 0, `lxr up failed: ${up.stderr}`);
+    bus = await connectBus({ servers: await suite.natsUrl(), name: 'e2e-rootfs-stand-in' });
+    store = createPostgresEventStore({ connectionString: await suite.databaseUrl() });
+    standIn = await startRootfsStandIn({
+      bus,
+      store,
+      node: suite.env['LXR_NODE_NAME']!,
+      dir: await mkdtemp(path.join(tmpdir(), 'lxr-e2e-rootfs-')),
+    });
+  });
+  after(async () => {
+    // Whatever a failed test left running goes first, then the stack.
+    const left = await suite?.lxr('ps', '-aq', '--no-trunc');
+    for (const id of left?.stdout.split('\n').filter(Boolean) ?? []) await suite.lxr('rm', '-f', id);
+    await standIn?.stop();
+    await bus?.close();
+    await store?.close();
+    await suite?.dispose();
+    await registry?.dispose();
+  });
+
+  const psLine = async (name: string) =>
+    (await suite.lxr('ps', '-a')).stdout.split('\n').find((l) => l.includes(` ${name} `));
+
+  it('lxr run --rm prints stdout and stderr apart, exits with the status and leaves nothing', async () => {
+    const run = await suite.lxr(
+      'run',
+      '--rm',
+      '--name',
+      'once',
+      image,
+      'sh',
+      '-c',
+      'echo out; echo err >&2; exit 3',
+    );
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.stdout, 'out\n');
+    assert.equal(run.stderr, 'err\n');
+    assert.equal(await psLine('once'), undefined);
+  });
+
+  it('lxr run -d, then ps, exec (with exit status), logs and stats', async () => {
+    const run = await suite.lxr('run', '-d', '--name', 'web', image, 'sh', '-c', 'echo started; sleep 1000');
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const line = await psLine('web');
+    assert.match(line ?? '', /Up .*\d+ +\d+\.\d+\.\d+\.\d+/);
+
+    const exec = await suite.lxr('exec', 'web', 'sh', '-c', 'hostname; echo oops >&2; exit 7');
+    assert.equal(exec.code, 7);
+    assert.equal(exec.stdout, 'web\n');
+    assert.equal(exec.stderr, 'oops\n');
+    const env = await suite.lxr(
+      'exec',
+      '-e',
+      'GREETING=hi',
+      '-w',
+      '/tmp',
+      'web',
+      'sh',
+      '-c',
+      'echo $GREETING $PWD',
+    );
+    assert.equal(env.stdout, 'hi /tmp\n');
+    const refused = await suite.lxr('exec', '-w', '/proc/self/fd/3', 'web', 'true');
+    assert.notEqual(refused.code, 0, 'a workdir of /proc/self/fd/N is refused');
+
+    await waitFor(async () => (await suite.lxr('logs', 'web')).stdout === 'started\n', 'the log line');
+    const stats = await suite.lxr('stats', 'web');
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.match(stats.stdout, /web .*MiB/);
+  });
+
+  it('stop, start, restart and kill go through the executor; rm needs -f while running', async () => {
+    const stop = await suite.lxr('stop', '-t', '1', 'web');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match((await psLine('web')) ?? '', /Exited \(143\)/);
+    const start = await suite.lxr('start', 'web');
+    assert.equal(start.code, 0, start.stderr);
+    assert.match((await psLine('web')) ?? '', /Up /);
+    const restart = await suite.lxr('restart', '-t', '1', 'web');
+    assert.equal(restart.code, 0, restart.stderr);
+    const inspect = JSON.parse((await suite.lxr('inspect', 'web')).stdout) as {
+      State: { RestartCount: number };
+    }[];
+    assert.equal(inspect[0]?.State.RestartCount, 2);
+
+    const rm = await suite.lxr('rm', 'web');
+    assert.equal(rm.code, 1);
+    assert.match(rm.stderr, /is running/);
+    const kill = await suite.lxr('kill', '-s', 'TERM', 'web');
+    assert.equal(kill.code, 0, kill.stderr);
+    await waitFor(async () => /Exited/.test((await psLine('web')) ?? ''), 'web to exit after kill');
+  });
+
+  it('rm -f of a running container leaves no process, cgroup or state on the node', async () => {
+    const run = await suite.lxr('run', '-d', '--name', 'doomed', image, 'sleep', '1000');
+    const id = run.stdout.trim();
+    const pid = Number((await psLine('doomed'))?.split(/\s{2,}/)[4]);
+    assert.ok(pid > 0);
+    const rm = await suite.lxr('rm', '-f', 'doomed');
+    assert.equal(rm.code, 0, rm.stderr);
+    await waitFor(
+      () =>
+        !existsSync(`/proc/${pid}`) &&
+        !existsSync(`/run/lxr/executor/${id}`) &&
+        !existsSync(`/sys/fs/cgroup/memory/lxr/${id}`) &&
+        !existsSync(`/sys/fs/cgroup/lxr/${id}`),
+      'nothing left of the container',
+      15_000,
+    );
+  });
+});
