@@ -9,6 +9,7 @@ import { ComposeErrorCode } from '@lxr/docker-free-compose';
 import { EventStoreErrorCode } from '@lxr/event-store';
 import { EventErrorCode, NetworkErrorCode } from '@lxr/events';
 import { ExecutorErrorCode } from '@lxr/executor/errors';
+import { OciErrorCode } from '@lxr/oci';
 import { ServiceKitErrorCode } from '@lxr/service-kit';
 
 const doc = readFileSync(path.resolve(import.meta.dirname, '../../docs/ERRORS.md'), 'utf8');
@@ -23,6 +24,7 @@ test('docs/ERRORS.md documents every error code', () => {
     ComposeErrorCode,
     NetworkErrorCode,
     ExecutorErrorCode,
+    OciErrorCode,
   ].flatMap((codes) => Object.values(codes) as string[]);
   assert.ok(codes.length > 30);
   const missing = codes.filter((code) => !doc.includes(`\`${code}\``));
