@@ -1,6 +1,6 @@
 import { execFile as execFileCb, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -80,6 +80,61 @@ export async function tarDirectory(dir: string): Promise<Buffer> {
     { encoding: 'buffer', maxBuffer: 4 * 1024 ** 3 },
   );
   return stdout;
+}
+
+/**
+ * A reproducible tar of some regular files of the host (paths relative to `/`), e.g. to make
+ * benchmark layers of realistic content from installed Debian packages.
+ */
+export async function tarHostFiles(paths: readonly string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'tar',
+      [
+        '--sort=name',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--mtime=@0',
+        '--null',
+        '-C',
+        '/',
+        '-cf',
+        '-',
+        '-T',
+        '-',
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`tar exited ${code}`)),
+    );
+    child.stdin.end(paths.map((p) => `${p}\0`).join(''));
+  });
+}
+
+/** Regular files under a host directory, in name order, until their sizes add up to `maxBytes`. */
+export async function hostFiles(dir: string, maxBytes: number): Promise<string[]> {
+  const picked: string[] = [];
+  let total = 0;
+  const walk = async (d: string): Promise<void> => {
+    const entries = (await readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      if (total >= maxBytes) return;
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) {
+        const { size } = await stat(full);
+        picked.push(path.relative('/', full));
+        total += size;
+      }
+    }
+  };
+  await walk(dir);
+  return picked;
 }
 
 /** Compresses with node's gzip or the `zstd` command (Debian's zstd package). */
