@@ -43,7 +43,7 @@ export function createDecompressor(compression: Compression): Transform {
   switch (compression) {
     case 'gzip':
       // Errors surface as zlib's; callers name them with decompressError().
-      return createGunzip({ chunkSize: 256 * 1024 });
+      return createGunzip({ chunkSize: 64 * 1024 });
     case 'zstd':
       return new ZstdDecompressStream({ highWaterMark: 1024 * 1024 });
     case 'none':

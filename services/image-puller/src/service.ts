@@ -25,6 +25,8 @@ export const imagePullerService: ServiceDefinition<typeof imagePullerConfigSpec>
       throw new Error('LXR_DATABASE_URL is required: the image-puller records its events in the event log');
     const store = createPostgresEventStore({ connectionString: config.databaseUrl, logger });
     onShutdown('event store', () => store.close());
+    // Safe to race with the gateway's: the image-puller may come up first.
+    await store.migrate();
     const root = path.join(config.home, 'images');
     const images = new ImageStore(root);
     const usage = new ContainerUsage(root);
