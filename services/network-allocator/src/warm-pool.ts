@@ -70,7 +70,7 @@ export function processAlive(pid: number): boolean {
 export class WarmPool {
   readonly #ready: WarmLink[] = [];
   readonly #all = new Set<string>();
-  #making = 0;
+  readonly #making = new Set<Promise<void>>();
   #next = 0;
   #closed = false;
 
@@ -104,22 +104,23 @@ export class WarmPool {
     return this.#all.has(name);
   }
 
-  /** Deletes every link not taken. */
+  /** Deletes every link not taken, including those still being made. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#ready.splice(0).map((l) => l.discard()));
+    // Links still being made are discarded as they come.
+    await Promise.all([...this.#ready.splice(0).map((l) => l.discard()), ...this.#making]);
   }
 
   #fill(): void {
-    while (!this.#closed && this.#ready.length + this.#making < this.options.size) {
-      this.#making++;
-      this.#make()
-        .then((link) => {
-          if (this.#closed) void link.discard();
+    while (!this.#closed && this.#ready.length + this.#making.size < this.options.size) {
+      const making: Promise<void> = this.#make()
+        .then(async (link) => {
+          if (this.#closed) await link.discard();
           else this.#ready.push(link);
         })
         .catch(this.options.onError)
-        .finally(() => this.#making--);
+        .finally(() => this.#making.delete(making));
+      this.#making.add(making);
     }
   }
 
