@@ -41,6 +41,8 @@ describe('network-allocator (root, real namespaces)', { skip }, () => {
       const left = await h.leftovers();
       assert.deepEqual(left, { netns: [], veths: [], rules: [] }, 'dispose left something on the host');
       assert.equal(existsSync(`/sys/class/net/${h.names.bridge}`), false, 'the bridge is gone');
+      const { stdout: saved } = await run('iptables-save', []);
+      assert.equal(saved.includes(h.names.chainPrefix), false, 'the chains and the jumps to them are gone');
     }
   });
 
@@ -104,10 +106,13 @@ describe('network-allocator (root, real namespaces)', { skip }, () => {
       ports: [
         { hostIp: '127.0.0.1', hostPort: fixed, containerPort: 8080, protocol: 'tcp' },
         { hostPort: 0, containerPort: 8080, protocol: 'tcp' },
+        { hostPort: 0, containerPort: 53, protocol: 'udp' },
       ],
     });
     const ready = await h.waitFor(id, 'NetworkReady');
-    const any = ready.ports.find((p) => p.hostIp === undefined)!;
+    const any = ready.ports.find((p) => p.hostIp === undefined && p.protocol === 'tcp')!;
+    const udp = ready.ports.find((p) => p.protocol === 'udp')!;
+    assert.ok(udp.hostPort > 0);
     assert.ok(any.hostPort > 0, 'hostPort 0 became a real port');
     const www = path.join(h.home, 'www');
     await mkdir(www, { recursive: true });
@@ -151,7 +156,14 @@ describe('network-allocator (root, real namespaces)', { skip }, () => {
       } finally {
         holder.close();
       }
-      assert.equal((await h.leftovers()).rules.length, 2);
+      const rules = (await h.leftovers()).rules;
+      assert.equal(rules.length, 3);
+      assert.ok(
+        rules.some(
+          (r) => r.includes(`-p udp -m udp --dport ${udp.hostPort} `) && r.endsWith(`${ready.ip}:53`),
+        ),
+        `a udp DNAT rule: ${rules.join('\n')}`,
+      );
     } finally {
       httpd.kill('SIGKILL');
     }
