@@ -10,5 +10,6 @@ export * from './registry/auth.js';
 export * from './registry/credentials.js';
 export { discard, type HttpResponse, httpRequest, readBody } from './registry/http.js';
 export * from './registry/registry-client.js';
+export * from './store/atomic-file.js';
 export * from './store/blob-store.js';
 export * from './store/image-store.js';

@@ -134,3 +134,14 @@ test('a failed pull records ImagePullFailed with its reason and code', async () 
     { reason: 'digest-mismatch', code: 'OCI_DIGEST_MISMATCH' },
   );
 });
+
+test('a container removed before its pull finished does not hold the image', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'lxr-puller-unit-'));
+  dirs.push(dir);
+  const usage = new ContainerUsage(dir);
+  await usage.release(containerId);
+  await usage.use(containerId, image.digest);
+  assert.deepEqual([...(await usage.inUse())], []);
+  await usage.use('e'.repeat(64), image.digest);
+  assert.deepEqual(await new ContainerUsage(dir).users(image.digest), ['e'.repeat(64)]);
+});

@@ -16,6 +16,7 @@ import {
 } from '../digest.js';
 import { messageOf, OciError, OciErrorCode } from '../errors.js';
 import type { Compression } from '../media-types.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 /** The source of a blob: opens it at an offset; answers where it really starts (0 if it ignored the offset). */
 export type BlobSource = (
@@ -143,18 +144,7 @@ export class BlobStore {
     if (actual !== digest)
       throw new OciError(OciErrorCode.DigestMismatch, `content for ${digest} hashes to ${actual}`);
     if ((await this.size(digest)) === bytes.length) return;
-    const temp = path.join(
-      this.#ingest,
-      `${digestHex(digest)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
-    );
-    const fh = await open(temp, 'w', 0o444);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(temp, this.blobPath(digest));
+    await writeFileAtomic(this.blobPath(digest), bytes, { mode: 0o444, tempDir: this.#ingest });
   }
 
   /**
@@ -192,14 +182,22 @@ export class BlobStore {
     await rm(path.join(this.#diffIds, digestHex(digest)), { force: true });
   }
 
-  /** Removes partial downloads nobody is writing (after a crash, or to free space). */
+  /**
+   * Removes partial downloads nobody is writing (after a crash, or to free space), and temp files
+   * of atomic writes left by a crash (older than a minute: younger ones may be in flight).
+   */
   async cleanIngest(): Promise<number> {
     await this.#init();
     let removed = 0;
     for (const name of await readdir(this.#ingest)) {
-      const hex = name.split('.')[0]!;
-      if (this.#inflight.has(`sha256:${hex}`)) continue;
-      await rm(path.join(this.#ingest, name), { force: true });
+      const file = path.join(this.#ingest, name);
+      if (name.endsWith('.partial')) {
+        if (this.#inflight.has(`sha256:${name.slice(0, -'.partial'.length)}`)) continue;
+      } else {
+        const age = Date.now() - (await stat(file).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+        if (age < 60_000) continue;
+      }
+      await rm(file, { force: true });
       removed++;
     }
     return removed;
@@ -279,16 +277,10 @@ export class BlobStore {
   }
 
   async #writeDiffId(digest: Digest, diffId: Digest): Promise<void> {
-    const target = path.join(this.#diffIds, digestHex(digest));
-    const temp = `${target}.${process.pid}.tmp`;
-    const fh = await open(temp, 'w', 0o444);
-    try {
-      await fh.writeFile(`${diffId}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(temp, target);
+    await writeFileAtomic(path.join(this.#diffIds, digestHex(digest)), `${diffId}\n`, {
+      mode: 0o444,
+      tempDir: this.#ingest,
+    });
   }
 
   async #diffIdOfStored(digest: Digest, compression: Compression): Promise<Digest> {

@@ -1,9 +1,10 @@
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Digest, digestHex, isDigest, sha256Digest } from '../digest.js';
 import { OciError, OciErrorCode } from '../errors.js';
 import type { RuntimeConfig } from '../manifest.js';
 import type { Platform } from '../platform.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { BlobStore } from './blob-store.js';
 
 /** One layer of a pulled image. */
@@ -46,18 +47,6 @@ export interface GcResult {
 interface RefFile {
   readonly reference: string;
   readonly digest: Digest;
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fh = await open(temp, 'w', 0o644);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(temp, file);
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {
@@ -115,7 +104,7 @@ export class ImageStore {
   /** Saves an image record (its blobs must be stored) and points `reference` at it. */
   async save(record: ImageRecord, reference?: string): Promise<void> {
     await this.#init();
-    await writeAtomic(
+    await writeFileAtomic(
       path.join(this.#images, `${digestHex(record.digest)}.json`),
       `${JSON.stringify(record, null, 1)}\n`,
     );
@@ -125,7 +114,7 @@ export class ImageStore {
   /** Points a normalised reference at an image. */
   async tag(reference: string, digest: Digest): Promise<void> {
     await this.#init();
-    await writeAtomic(
+    await writeFileAtomic(
       this.#refFile(reference),
       `${JSON.stringify({ reference, digest } satisfies RefFile)}\n`,
     );
