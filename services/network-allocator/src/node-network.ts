@@ -32,7 +32,7 @@ import {
 import { resolveHostPorts } from './host-ports.js';
 import { writeHostState } from './host-state.js';
 import { HostsFiles } from './hosts-files.js';
-import type { Allocation, Lease } from './ipam.decider.js';
+import type { AllocateDecision, Allocation, Lease } from './ipam.decider.js';
 import { formatCidr, formatIpv4, macForIpv4 } from './ipv4.js';
 import { KeyedLock } from './keyed-lock.js';
 import {
@@ -190,56 +190,46 @@ export class NodeNetwork {
   async #setUp(request: ContainerRequested['data'], causationId: string | null): Promise<void> {
     const id = request.containerId;
     const t0 = performance.now();
-    const history = await this.store.readStream(networkStream(id), { limit: 1 });
-    if (history.length > 0) return; // ready, failed or released already: a redelivery
+    // Whether the container was handled already (a redelivery) is read while its address is
+    // decided and its namespace wired; the rare redelivery then undoes what it started.
+    const history = this.store.readStream(networkStream(id), { limit: 1 });
+    history.catch(() => undefined);
     let ports: PublishedPort[];
     try {
       ports = await resolveHostPorts(request.ports ?? []);
     } catch (error) {
-      if (error instanceof NetworkError) return this.#fail(id, error.code, error.message, causationId);
+      if (!(error instanceof NetworkError)) throw error;
+      if ((await history).length > 0) return;
+      return this.#fail(id, error.code, error.message, causationId);
+    }
+    const { decision, early } = await this.#allocate(request, ports);
+    let handled: readonly RecordedEvent[];
+    try {
+      handled = await history;
+    } catch (error) {
+      await this.#undo(early);
       throw error;
     }
-    // A link made ahead of time if one is ready; else one named after the container, made now.
-    // Wiring starts as soon as the address is decided, while its append is in flight.
-    const warm = this.#warm?.take();
-    let speculation: { allocation: Allocation; wired: Promise<EventData<'NetworkReady'>> } | undefined;
-    const allocating = this.addresses.allocate(
-      {
-        containerId: id,
-        name: request.name,
-        ...(request.hostname === undefined ? {} : { hostname: request.hostname }),
-        ...(request.ip === undefined ? {} : { staticIp: request.ip }),
-        netns: warm?.netns ?? this.netnsName(id),
-        hostVeth: warm?.hostVeth ?? this.vethName(id),
-        ports,
-      },
-      (first) => {
-        if (first.kind !== 'allocated' || first.existing) return;
-        const wired = this.#wire(first.allocation, first.allocation.netns === warm?.netns ? warm : undefined);
-        wired.catch(() => undefined);
-        speculation = { allocation: first.allocation, wired };
-      },
-    );
-    const decision = await allocating.catch(async (error: unknown) => {
-      if (speculation) {
-        await speculation.wired.catch(() => undefined);
-        await this.#unwire(id, speculation.allocation);
-      } else if (warm) this.#warm!.giveBack(warm);
-      throw error;
-    });
+    if (handled.length > 0) {
+      // Ready, failed or released already: give back what this attempt took.
+      if (early) {
+        await this.#undo(early);
+        await this.addresses.release(
+          id,
+          handled[0]!.type === 'NetworkFailed' ? 'network-failed' : 'container-removed',
+        );
+      }
+      return;
+    }
     const allocation = decision.kind === 'allocated' ? decision.allocation : undefined;
-    if (warm && speculation?.allocation.netns !== warm.netns) this.#warm!.giveBack(warm);
     const t1 = performance.now();
     let ready: EventData<'NetworkReady'>;
     try {
-      if (speculation && allocation && sameAllocation(speculation.allocation, allocation)) {
-        ready = await speculation.wired;
+      if (early && allocation && sameAllocation(early.allocation, allocation)) {
+        ready = await early.wired;
       } else {
-        if (speculation) {
-          // Another writer took the address first: undo the early wiring.
-          await speculation.wired.catch(() => undefined);
-          await this.#unwire(id, speculation.allocation);
-        }
+        // Another writer took the address first (or there was nothing to wire early).
+        await this.#undo(early);
         if (decision.kind === 'failed') return this.#fail(id, decision.code, decision.message, causationId);
         ready = await this.#wire(allocation!, undefined);
       }
@@ -277,6 +267,55 @@ export class NodeNetwork {
       'network ready',
     );
     this.hosts.scheduleRefresh();
+  }
+
+  /**
+   * Allocates the container's address (and host ports) with a link made ahead of time if one is
+   * ready, else one named after the container, and starts wiring as soon as the address is decided,
+   * while its append is in flight: `early` is that wiring, for the allocation as first decided.
+   */
+  async #allocate(
+    request: ContainerRequested['data'],
+    ports: PublishedPort[],
+  ): Promise<{ decision: AllocateDecision; early: EarlyWiring | undefined }> {
+    const id = request.containerId;
+    const warm = this.#warm?.take();
+    let early: EarlyWiring | undefined;
+    const decision = await this.addresses
+      .allocate(
+        {
+          containerId: id,
+          name: request.name,
+          ...(request.hostname === undefined ? {} : { hostname: request.hostname }),
+          ...(request.ip === undefined ? {} : { staticIp: request.ip }),
+          netns: warm?.netns ?? this.netnsName(id),
+          hostVeth: warm?.hostVeth ?? this.vethName(id),
+          ports,
+        },
+        (first) => {
+          if (first.kind !== 'allocated' || first.existing) return;
+          const wired = this.#wire(
+            first.allocation,
+            first.allocation.netns === warm?.netns ? warm : undefined,
+          );
+          wired.catch(() => undefined);
+          early = { allocation: first.allocation, wired };
+        },
+      )
+      .catch(async (error: unknown) => {
+        await this.#undo(early);
+        if (!early && warm) this.#warm!.giveBack(warm);
+        throw error;
+      });
+    if (warm && early?.allocation.netns !== warm.netns) this.#warm!.giveBack(warm);
+    return { decision, early };
+  }
+
+  /** Waits for an early wiring to settle and removes what it made. */
+  async #undo(early: EarlyWiring | undefined): Promise<void> {
+    if (!early) return;
+    await early.wired.catch(() => undefined);
+    await this.#unwire(early.allocation.containerId, early.allocation);
   }
 
   /** Namespace, veth, files and DNAT rules of one allocation; what `NetworkReady` reports. */
@@ -476,6 +515,12 @@ export class NodeNetwork {
     this.hosts.close();
     await this.#warm?.close();
   }
+}
+
+/** Wiring started for an allocation before its append was known to succeed. */
+interface EarlyWiring {
+  readonly allocation: Allocation;
+  readonly wired: Promise<EventData<'NetworkReady'>>;
 }
 
 function sameAllocation(a: Allocation, b: Allocation): boolean {
