@@ -59,6 +59,8 @@ export class PullRenderer {
   constructor(
     private readonly out: Output,
     private readonly tty: boolean,
+    /** Terminal width: the bars shrink to fit it. */
+    private readonly columns = 120,
   ) {}
 
   /** Draws one message of the pull's stream. */
@@ -127,7 +129,9 @@ export class PullRenderer {
     if (this.tty) {
       // Move up over what was drawn, then redraw every line (new layers add lines).
       let text = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : '';
-      for (const l of layers) text += `\x1b[2K${layerLine(l.digest, l.done, l.size, l.state)}\n`;
+      // id, label, sizes and brackets take about 50 columns; the bar gets the rest, 10 to 50.
+      const width = Math.max(10, Math.min(50, this.columns - 50));
+      for (const l of layers) text += `\x1b[2K${layerLine(l.digest, l.done, l.size, l.state, width)}\n`;
       this.out.write(text);
       this.#drawn = layers.length;
       return;
@@ -177,7 +181,8 @@ export const pullCommand: Command = {
     const platform = stringFlag(args, 'platform');
     const node = stringFlag(args, 'node');
     const quiet = args.flags['quiet'] === true;
-    const renderer = new PullRenderer(ctx.stdout, (ctx.stdout as { isTTY?: boolean }).isTTY === true);
+    const terminal = ctx.stdout as { isTTY?: boolean; columns?: number };
+    const renderer = new PullRenderer(ctx.stdout, terminal.isTTY === true, terminal.columns ?? 120);
     for await (const message of client.images.pull(
       { reference, ...(platform ? { platform } : {}), ...(node ? { node } : {}) },
       { signal: ctx.signal },

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ImageSummary, imagePullStream } from '@lxr/events';
-import { createTestApp } from '../testing/test-app.js';
+import { staticNodeDirectory } from '../nodes/node-directory.js';
+import { createTestApp, liveNode } from '../testing/test-app.js';
 import type { ImageNodes } from './image-nodes.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -15,6 +16,16 @@ const summary: ImageSummary = {
   pulledAt: '2026-01-01T00:00:00Z',
   containers: 0,
 };
+/** node-1 with its image-puller heartbeating. */
+const nodes = staticNodeDirectory([
+  {
+    ...liveNode('node-1'),
+    services: [
+      ...liveNode('node-1').services,
+      { name: 'image-puller', alive: true, lastSeen: new Date().toISOString() },
+    ],
+  },
+]);
 const remoteError = (remoteCode: string, message: string) =>
   Object.assign(new Error(message), { remoteCode });
 
@@ -40,7 +51,7 @@ function fakeNodes(calls: string[] = []): ImageNodes {
 
 describe('image routes', () => {
   it('records a pull request for the node and answers 202 when not waiting', async () => {
-    const t = await createTestApp({ images: fakeNodes() });
+    const t = await createTestApp({ images: fakeNodes(), nodes });
     const res = await t.request({
       method: 'POST',
       url: '/v1/images/pull?wait=false',
@@ -57,8 +68,20 @@ describe('image routes', () => {
     });
   });
 
-  it('streams progress and the outcome of a pull as NDJSON', async () => {
+  it('refuses a pull when no image-puller heartbeats on the node', async () => {
     const t = await createTestApp({ images: fakeNodes() });
+    const res = await t.request({
+      method: 'POST',
+      url: '/v1/images/pull',
+      payload: { reference: 'busybox' },
+    });
+    assert.equal(res.statusCode, 503, res.body);
+    assert.equal(res.json().code, 'IMAGE_PULLER_UNAVAILABLE');
+    assert.deepEqual(await t.log(), []);
+  });
+
+  it('streams progress and the outcome of a pull as NDJSON', async () => {
+    const t = await createTestApp({ images: fakeNodes(), nodes });
     // The node's image-puller, played by the test: answers each request it sees in the log.
     const off = t.store.onAppend(() => {
       void (async () => {
@@ -126,7 +149,7 @@ describe('image routes', () => {
 
   it('lists images of every alive node, or of one', async () => {
     const calls: string[] = [];
-    const t = await createTestApp({ images: fakeNodes(calls) });
+    const t = await createTestApp({ images: fakeNodes(calls), nodes });
     const res = await t.request({ method: 'GET', url: '/v1/images' });
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), [{ ...summary, node: 'node-1' }]);
@@ -137,7 +160,7 @@ describe('image routes', () => {
 
   it('removes by a reference with slashes and a port; node answers become problems', async () => {
     const calls: string[] = [];
-    const t = await createTestApp({ images: fakeNodes(calls) });
+    const t = await createTestApp({ images: fakeNodes(calls), nodes });
     const ok = await t.request({ method: 'DELETE', url: '/v1/images/localhost:5000/a/b:1?force=true' });
     assert.equal(ok.statusCode, 200, ok.body);
     assert.deepEqual(calls, ['remove node-1 localhost:5000/a/b:1 true']);
@@ -156,7 +179,7 @@ describe('image routes', () => {
   });
 
   it('prunes every alive node; without image-pullers the gateway answers 503', async () => {
-    const t = await createTestApp({ images: fakeNodes() });
+    const t = await createTestApp({ images: fakeNodes(), nodes });
     const res = await t.request({ method: 'POST', url: '/v1/images/prune' });
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), [{ imagesRemoved: [], blobsRemoved: 2, bytesFreed: 10, node: 'node-1' }]);

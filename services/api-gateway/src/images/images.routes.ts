@@ -79,6 +79,22 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
     return alive;
   }
 
+  /** The node to pull on: the one asked for, else the first whose image-puller heartbeats. */
+  async function pullingNode(wanted: string | undefined): Promise<string> {
+    const names = await aliveNodes(wanted);
+    const all = await listNodesOrExplain(nodes);
+    const ready = names.filter((name) =>
+      all.find((n) => n.name === name)?.services.some((s) => s.name === 'image-puller' && s.alive),
+    );
+    if (ready.length === 0) {
+      throw new GatewayError(
+        ErrorCode.ImagePullerUnavailable,
+        `no image-puller heartbeats on ${wanted ? `node ${wanted}` : 'any alive node'}: check \`lxr status\``,
+      );
+    }
+    return ready[0]!;
+  }
+
   /** Turns a node's answer into problem+json. */
   async function onNode<T>(node: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -210,19 +226,19 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const [node] = await aliveNodes(request.body.node);
+      const node = await pullingNode(request.body.node);
       const pullId = uuidv7();
       const data: EventData<'ImagePullRequested'> = {
         pullId,
         reference: request.body.reference,
-        node: node!,
+        node,
         ...(request.body.platform ? { platform: request.body.platform } : {}),
       };
       await store.append(imagePullRequestStream(pullId), 'no-stream', [
         { type: 'ImagePullRequested', data, correlationId: pullId, causationId: request.id },
       ]);
       if (request.query.wait === false)
-        return reply.code(202).send({ pullId, node: node!, reference: request.body.reference });
+        return reply.code(202).send({ pullId, node, reference: request.body.reference });
 
       reply.hijack();
       const raw = reply.raw;
