@@ -84,7 +84,9 @@ export class WarmPool {
   /** A ready link, or undefined when none is (the caller then makes one itself). */
   take(): WarmLink | undefined {
     const link = this.#ready.shift();
-    this.#fill();
+    // The replacement is made once this link is configured: making one now would compete with
+    // the configuration (both take the kernel's RTNL lock) on the path it exists to shorten.
+    if (!link) this.#fill();
     return link;
   }
 
@@ -145,7 +147,10 @@ export class WarmPool {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
-      return warmLink(netns, hostVeth, child, forget);
+      return warmLink(netns, hostVeth, child, () => {
+        forget();
+        this.#fill();
+      });
     } catch (error) {
       forget();
       await deleteContainerNetwork(netns, hostVeth).catch(() => undefined);
@@ -154,7 +159,7 @@ export class WarmPool {
   }
 }
 
-function warmLink(netns: string, hostVeth: string, child: ChildProcess, forget: () => void): WarmLink {
+function warmLink(netns: string, hostVeth: string, child: ChildProcess, done: () => void): WarmLink {
   const stderr: Buffer[] = [];
   child.stderr!.on('data', (b: Buffer) => stderr.push(b));
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
@@ -167,7 +172,7 @@ function warmLink(netns: string, hostVeth: string, child: ChildProcess, forget: 
           `link set eth0 up\nroute add default via ${formatIpv4(gateway)} dev eth0\n`,
       );
       const code = await exited;
-      forget();
+      done();
       if (code !== 0) {
         throw new NetworkError(
           NetworkErrorCode.SetupFailed,
@@ -178,8 +183,8 @@ function warmLink(netns: string, hostVeth: string, child: ChildProcess, forget: 
     async discard() {
       child.stdin!.end();
       await exited;
-      forget();
       await deleteContainerNetwork(netns, hostVeth);
+      done();
     },
   };
 }
