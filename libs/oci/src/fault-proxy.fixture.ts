@@ -19,6 +19,8 @@ export type Fault =
     }
   /** Pass it on but cut the connection after this many body bytes (Content-Length stays the full one). */
   | { readonly kind: 'drop-after'; readonly bytes: number }
+  /** Pass it on but stop sending after this many body bytes, keeping the connection open. */
+  | { readonly kind: 'stall-after'; readonly bytes: number }
   /** Pass it on with the body changed; Content-Length follows the new body. */
   | { readonly kind: 'rewrite'; readonly transform: (body: Buffer) => Buffer }
   /** Answer with a body streamed without Content-Length. */
@@ -87,6 +89,9 @@ export async function startFaultProxy(
             res
               .writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(changed.length) })
               .end(changed);
+          } else if (fault.kind === 'stall-after') {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            res.write(body.subarray(0, fault.bytes));
           } else {
             res.writeHead(up.statusCode ?? 502, up.headers);
             res.write(body.subarray(0, fault.bytes), () => res.socket?.destroy());

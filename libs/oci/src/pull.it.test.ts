@@ -288,6 +288,33 @@ describe('a registry that misbehaves', () => {
     await assertStoreClean(store);
   });
 
+  test('an aborted pull keeps what it verified and the next pull resumes from there', async () => {
+    const store = await newStore();
+    let stalled = false;
+    const p = await proxy((r) => {
+      if (!stalled && r.method === 'GET' && r.path.endsWith(big().digest)) {
+        stalled = true;
+        return { kind: 'stall-after', bytes: 2 * 1024 * 1024 };
+      }
+      return undefined;
+    });
+    const abort = new AbortController();
+    const pulling = newPuller(store).pull(`${p.host}/test/big:1`, {
+      signal: abort.signal,
+      progressIntervalMs: 0,
+      onProgress: (progress) => {
+        if (progress.layers[0]!.done >= 2 * 1024 * 1024) abort.abort();
+      },
+    });
+    await rejectsWith(pulling, 'OCI_ABORTED', 'aborted');
+    assert.deepEqual(await readdir(path.join(store.root, 'ingest')), [`${big().digest.slice(7)}.partial`]);
+    await assertStoreClean(store, true);
+    await newPuller(store).pull(`${p.host}/test/big:1`);
+    const resumed = blobGets(p, big().digest)[1]!;
+    assert.match(String(resumed.headers.range), /^bytes=[1-9]\d*-$/);
+    await assertStoreClean(store);
+  });
+
   const corruptions: [string, (b: Buffer) => Buffer, string][] = [
     [
       'the right size and a wrong digest',

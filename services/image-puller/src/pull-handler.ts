@@ -122,7 +122,9 @@ export function createPullHandler(deps: PullHandlerDeps) {
       });
     } catch (error) {
       await sending;
-      if (!(error instanceof OciError) && deps.signal?.aborted) throw error;
+      // Shutting down is not the pull's failure: leave the request unacked, so it is redelivered
+      // after the restart and resumes from the partial downloads.
+      if (deps.signal?.aborted) throw error;
       const code = error instanceof OciError ? error.code : 'OCI_STORE_FAILED';
       deps.logger.warn(
         { err: error, pullId: job.subject.pullId, reference: job.subject.reference },

@@ -254,7 +254,14 @@ export class BlobStore {
           for await (const chunk of body) await sink.write(chunk);
           break;
         } catch (error) {
-          const retryable = error instanceof OciError ? error.retryable : !request.signal?.aborted;
+          if (request.signal?.aborted) {
+            throw new OciError(
+              OciErrorCode.Aborted,
+              `download of ${digest} stopped at ${sink.written} of ${size} bytes`,
+              { cause: error },
+            );
+          }
+          const retryable = error instanceof OciError ? error.retryable : true;
           if (!retryable || attempt >= attempts)
             throw error instanceof OciError ? error : transferError(digest, error);
           await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
@@ -270,8 +277,10 @@ export class BlobStore {
     } catch (error) {
       sink?.abort();
       await fh.close().catch(() => undefined);
-      // A definite mismatch means the partial file is poisoned; a network failure keeps it to resume.
-      if (!(error instanceof OciError && error.retryable)) await unlink(partial).catch(() => undefined);
+      // A definite mismatch means the partial file is poisoned; a network failure or an abort keeps
+      // what was verified so far, to resume from.
+      const resumable = error instanceof OciError && (error.retryable || error.code === OciErrorCode.Aborted);
+      if (!resumable && !request.signal?.aborted) await unlink(partial).catch(() => undefined);
       throw error;
     }
   }
