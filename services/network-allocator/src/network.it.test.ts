@@ -256,6 +256,19 @@ describe('network-allocator under concurrency and crashes (root)', { skip }, () 
 });
 
 describe('reconciliation and failed starts (root)', { skip }, () => {
+  it('refuses to start with a pool that clashes with the host, saying what it overlaps', async () => {
+    const h = await startNetworkHarness();
+    try {
+      await assert.rejects(
+        h.startAllocator({ LXR_NETWORK_POOL: '127.0.0.0/16' }),
+        /LXR_NETWORK_POOL 127\.0\.0\.0\/16 overlaps networks already on this host \(.*on lo/,
+      );
+      assert.equal(existsSync(`/sys/class/net/${h.names.bridge}`), false, 'nothing was made');
+    } finally {
+      await h.dispose();
+    }
+  });
+
   it('tears down on ContainerFailed and repairs what changed behind its back', async () => {
     const h = await startNetworkHarness({ reconcileMs: 300 });
     try {
