@@ -78,6 +78,17 @@ describe('network-allocator (root, real namespaces)', { skip }, () => {
     assert.equal(await inNetns(ra.netns, 'ping', '-c1', '-W2', ra.gateway), 0, 'a pings the gateway');
     assert.equal(await inNetns(ra.netns, 'ping', '-c1', '-W2', '127.0.0.1'), 0, 'loopback is up');
 
+    const subnet = `${ra.ip.split('.').slice(0, 3).join('.')}.0/${ra.prefixLength}`;
+    const { stdout: nat } = await run('iptables-save', ['-t', 'nat']);
+    assert.ok(
+      nat.includes(`-A ${h.names.chainPrefix}-POSTROUTING -s ${subnet} ! -o ${h.names.bridge} -j MASQUERADE`),
+      'egress from the subnet is masqueraded',
+    );
+    assert.equal(
+      (await readFile('/proc/sys/net/ipv4/conf/' + h.names.bridge + '/route_localnet', 'utf8')).trim(),
+      '1',
+    );
+
     const resolv = await readFile(ra.resolvConfPath, 'utf8');
     assert.match(resolv, /^nameserver /m);
     assert.doesNotMatch(resolv, /nameserver 127\./);
