@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseChallenge } from './auth.js';
-import { isLoopbackRegistry, retryAfterMs } from './registry-client.js';
+import { isLoopbackRegistry, RegistryClient, retryAfterMs } from './registry-client.js';
 
 test('WWW-Authenticate challenges parse with commas inside quotes', () => {
   assert.deepEqual(
@@ -37,4 +37,22 @@ test('loopback registries are spoken to over plain HTTP, as docker does', () => 
     assert.ok(isLoopbackRegistry(host), host);
   for (const host of ['docker.io', '10.0.0.1:5000', 'localhost.example.com', '128.0.0.1'])
     assert.ok(!isLoopbackRegistry(host), host);
+});
+
+test('Docker Hub is registry-1.docker.io over HTTPS; mirrors come first; loopback and insecure ones are plain HTTP', () => {
+  const client = new RegistryClient({
+    mirrors: { 'docker.io': ['mirror.example:5000', 'http://127.0.0.1:5001'] },
+    insecureRegistries: ['intranet:5000'],
+  });
+  assert.deepEqual(
+    client.endpoints('docker.io').map((e) => [e.base.href, e.mirror]),
+    [
+      ['https://mirror.example:5000/', true],
+      ['http://127.0.0.1:5001/', true],
+      ['https://registry-1.docker.io/', false],
+    ],
+  );
+  assert.equal(client.endpoints('localhost:5000')[0]!.base.href, 'http://localhost:5000/');
+  assert.equal(client.endpoints('intranet:5000')[0]!.base.href, 'http://intranet:5000/');
+  assert.equal(client.endpoints('quay.io')[0]!.base.href, 'https://quay.io/');
 });
