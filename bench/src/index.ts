@@ -4,10 +4,18 @@
  */
 import { type BenchSection, markdownTable } from './bench.js';
 import { eventStoreBench } from './event-store.bench.js';
+import { executorBench } from './executor.bench.js';
 import { imagePullerBench } from './image-puller.bench.js';
 import { networkBench } from './network.bench.js';
+import { runtimeBench } from './runtime.bench.js';
 
-const sections: readonly BenchSection[] = [eventStoreBench, imagePullerBench, networkBench];
+const sections: readonly BenchSection[] = [
+  eventStoreBench,
+  imagePullerBench,
+  networkBench,
+  runtimeBench,
+  executorBench,
+];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const selected = sections.filter((s) => wanted.length === 0 || wanted.includes(s.id));
