@@ -91,6 +91,9 @@ int main(int argc, char **argv) {
     return fail_usage("unknown global option");
   }
   if (i >= argc) return fail_usage("no command");
+  char cache[4200];
+  snprintf(cache, sizeof cache, "%s/.seccomp", root);
+  lxr_seccomp_cache_dir = cache;
   const char *cmd = argv[i++];
   int r;
   if (!strcmp(cmd, "create") || !strcmp(cmd, "run")) {

@@ -3,6 +3,7 @@
 #define LXR_RUNTIME_H
 
 #include <json-c/json.h>
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -122,7 +123,9 @@ struct lxr_spec {
   struct lxr_device *devices;
   size_t ndevices;
   unsigned long rootfs_propagation; /* MS_* | MS_REC */
-  scmp_filter_ctx seccomp;          /* compiled from linux.seccomp, NULL without */
+  /* linux.seccomp compiled to a BPF program at create (NULL without): loaded just before exec */
+  struct sock_filter *seccomp;
+  unsigned short seccomp_len;
 };
 
 /* Parses and validates config.json of the bundle; refuses fields lxr-runtime does not implement. */
@@ -134,6 +137,10 @@ struct lxr_namespace *lxr_spec_namespace(struct lxr_spec *spec, int type);
 int lxr_capability_from_name(const char *name);
 int lxr_signal_from_name(const char *name);
 int lxr_seccomp_compile(struct lxr_spec *spec, struct json_object *seccomp, lxr_error *err);
+/* Installs spec->seccomp in the calling process. */
+int lxr_seccomp_load(const struct lxr_spec *spec, lxr_error *err);
+/* Where compiled filters are kept by their exact profile (the runtime's --root), NULL for none. */
+extern const char *lxr_seccomp_cache_dir;
 
 /* ---- cgroups v1 and v2 behind one interface (cgroup.c) ---- */
 

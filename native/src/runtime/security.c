@@ -123,9 +123,7 @@ int lxr_find_executable(const struct lxr_process *p, char *out, size_t len, lxr_
 int lxr_seccomp_early(struct lxr_spec *spec, const struct lxr_process *p, lxr_error *err) {
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it. */
   if (!spec->seccomp || p->no_new_privs) return 0;
-  int r = seccomp_load(spec->seccomp);
-  if (r < 0) return lxr_fail(err, -r, "load the seccomp filter");
-  return 0;
+  return lxr_seccomp_load(spec, err);
 }
 
 int lxr_finalize_and_exec(struct lxr_spec *spec, const struct lxr_process *p, const char *exe, lxr_error *err) {
@@ -134,10 +132,7 @@ int lxr_finalize_and_exec(struct lxr_spec *spec, const struct lxr_process *p, co
   /* Every descriptor above 2 is gone at exec; the error channel stays usable until then. */
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return lxr_fail(err, errno, "close_range");
-  if (spec->seccomp && p->no_new_privs) {
-    int r = seccomp_load(spec->seccomp);
-    if (r < 0) return lxr_fail(err, -r, "load the seccomp filter");
-  }
+  if (spec->seccomp && p->no_new_privs && lxr_seccomp_load(spec, err) < 0) return -1;
   execve(exe, p->args, p->env);
   return lxr_fail(err, errno, "exec %s", exe);
 }
