@@ -349,11 +349,7 @@ export function createClient(options: ClientOptions): LxrClient {
         const query = new URLSearchParams();
         if (node) query.set('node', node);
         if (force) query.set('force', 'true');
-        // The reference keeps its slashes: the route takes the rest of the path.
-        const path = `/v1/images/${ref
-          .split('/')
-          .map((part) => encodeURIComponent(part).replace(/%3A/g, ':').replace(/%40/g, '@'))
-          .join('/')}`;
+        const path = `/v1/images/${encodeURIComponent(ref)}`;
         return json('DELETE', `${path}${query.size > 0 ? `?${query}` : ''}`, { signal });
       },
       prune: ({ signal, node } = {}) =>

@@ -36,7 +36,7 @@ test('images: pull streams NDJSON lines split across chunks; remove keeps the re
   await client.images.prune();
   assert.deepEqual(seen, [
     'POST /v1/images/pull {"reference":"busybox","platform":"linux/arm64"}',
-    'DELETE /v1/images/localhost:5000/a/b:1?node=n1&force=true ',
+    'DELETE /v1/images/localhost%3A5000%2Fa%2Fb%3A1?node=n1&force=true ',
     'GET /v1/images?node=n1 ',
     'POST /v1/images/prune ',
   ]);

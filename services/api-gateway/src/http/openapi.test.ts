@@ -23,6 +23,10 @@ describe('OpenAPI', () => {
       '/v1/containers/{ref}/stats',
       '/v1/containers/{ref}/stop',
       '/v1/events',
+      '/v1/images',
+      '/v1/images/prune',
+      '/v1/images/pull',
+      '/v1/images/{ref}',
       '/v1/networks',
       '/v1/nodes',
     ]);

@@ -161,7 +161,10 @@ describe('image routes', () => {
   it('removes by a reference with slashes and a port; node answers become problems', async () => {
     const calls: string[] = [];
     const t = await createTestApp({ images: fakeNodes(calls), nodes });
-    const ok = await t.request({ method: 'DELETE', url: '/v1/images/localhost:5000/a/b:1?force=true' });
+    const ok = await t.request({
+      method: 'DELETE',
+      url: `/v1/images/${encodeURIComponent('localhost:5000/a/b:1')}?force=true`,
+    });
     assert.equal(ok.statusCode, 200, ok.body);
     assert.deepEqual(calls, ['remove node-1 localhost:5000/a/b:1 true']);
     assert.equal(ok.json()[0].blobsRemoved, 3);

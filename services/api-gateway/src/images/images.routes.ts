@@ -143,12 +143,19 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
   );
 
   app.delete(
-    '/images/*',
+    '/images/:ref',
     {
       schema: {
         operationId: 'removeImage',
         summary: 'Remove an image by reference or id (lxr rmi); its unused blobs are freed',
         tags: ['images'],
+        params: Type.Object({
+          ref: Type.String({
+            minLength: 1,
+            maxLength: 1024,
+            description: 'a reference, URL-encoded (`localhost%3A5000%2Fapp%3A1`), or an image id (prefix)',
+          }),
+        }),
         querystring: Type.Composite([
           NodeQuery,
           Type.Object({ force: Type.Optional(Type.Boolean({ default: false })) }),
@@ -160,12 +167,7 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
       },
     },
     async (request) => {
-      const image = (request.params as { '*': string })['*'];
-      if (!image)
-        throw new GatewayError(
-          ErrorCode.InvalidRequest,
-          'name the image to remove: DELETE /v1/images/<reference or id>',
-        );
+      const image = request.params.ref;
       const names = await aliveNodes(request.query.node);
       const results = await Promise.all(
         names.map((node) =>
