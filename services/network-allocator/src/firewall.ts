@@ -111,29 +111,19 @@ export async function deleteContainerRules(prefix: string, containerId: string):
 
 /** Removes the jumps and lxr's chains (`lxr down --purge`); chains that are not there are fine. */
 export async function removeFirewall(prefix: string): Promise<void> {
-  const c = chainNames(prefix);
+  const ours = new Set(Object.values(chainNames(prefix)));
   const [nat, filter] = await Promise.all([saved('nat'), saved('filter')]);
-  const ours = new Set(Object.values(c));
-  const jumps = (lines: string[]) =>
-    lines
-      .filter(
-        (l) => l.startsWith('-A ') && ours.has(/-j (\S+)$/.exec(l)?.[1] ?? '') && !ours.has(l.split(' ')[1]!),
-      )
-      .map((l) => l.replace(/^-A /, '-D '));
-  const declared = (lines: string[], chains: string[]) =>
-    chains.filter((ch) => lines.includes(`:${ch} - [0:0]`) || lines.some((l) => l.startsWith(`:${ch} `)));
-  const natChains = declared(nat, [c.postrouting, c.dnat]);
-  const filterChains = declared(filter, [c.forward, c.input]);
-  const input = [
-    '*nat',
-    ...jumps(nat),
-    ...natChains.flatMap((ch) => [`-F ${ch}`, `-X ${ch}`]),
-    'COMMIT',
-    '*filter',
-    ...jumps(filter),
-    ...filterChains.flatMap((ch) => [`-F ${ch}`, `-X ${ch}`]),
-    'COMMIT',
-    '',
+  // A jump: a rule of a built-in chain whose target is one of ours.
+  const isJump = (line: string) => {
+    const [verb, chain] = line.split(' ');
+    const target = / -j (\S+)$/.exec(line)?.[1];
+    return verb === '-A' && !ours.has(chain!) && target !== undefined && ours.has(target);
+  };
+  // iptables-save declares each chain of the table as `:<name> <policy> [packets:bytes]`.
+  const chainsOf = (lines: string[]) => [...ours].filter((ch) => lines.some((l) => l.startsWith(`:${ch} `)));
+  const removal = (lines: string[]) => [
+    ...lines.filter(isJump).map((l) => l.replace(/^-A /, '-D ')),
+    ...chainsOf(lines).flatMap((ch) => [`-F ${ch}`, `-X ${ch}`]),
   ];
-  await restore(input.join('\n'));
+  await restore(['*nat', ...removal(nat), 'COMMIT', '*filter', ...removal(filter), 'COMMIT', ''].join('\n'));
 }
