@@ -13,7 +13,7 @@ import { facts, runtimes, Sandbox } from './harness.js';
 const skip = requiresRoot();
 
 /** lxr-recvtty on a fresh socket: what the pty printed, and a way to type into it. */
-async function console(
+async function recvtty(
   box: Sandbox,
 ): Promise<{ socket: string; child: ChildProcess; output: () => string; done: Promise<void> }> {
   const socket = path.join(box.dir, `tty-${box.id()}.sock`);
