@@ -3,7 +3,16 @@
  * case runs for both runtimes and asserts the same expected results (the differential test).
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -77,6 +86,53 @@ for (const rt of runtimes()) {
         assert.notEqual(f.procsys, '0', '/proc/sys is read-only');
         assert.ok(Number(f.cgroupfs) >= 1, '/sys/fs/cgroup is mounted');
         assert.notEqual(f.cgroupwrite, '0', '/sys/fs/cgroup is read-only');
+      });
+    });
+
+    test('process and mounts: user, groups, umask, env, cwd, rlimits, bind mounts, read-only root', async () => {
+      await withSandbox(async (box) => {
+        const shared = path.join(box.dir, 'shared');
+        mkdirSync(shared);
+        writeFileSync(path.join(shared, 'hello'), 'from the host\n');
+        const script = [
+          'echo ids=$(id -u):$(id -g):$(id -G | tr " " ,)',
+          'echo umask=$(umask)',
+          'echo greeting=$GREETING',
+          'echo cwd=$(pwd)',
+          'echo nofile=$(ulimit -n)',
+          'echo shared=$(cat /mnt/shared/hello)',
+          'touch /mnt/shared/x 2>/dev/null; echo sharedwrite=$?',
+          'touch /newfile 2>/dev/null; echo rootwrite=$?',
+        ].join('\n');
+        const bundle = await box.bundle({
+          args: ['sh', '-c', script],
+          env: ['GREETING=hej'],
+          cwd: '/tmp',
+          readonlyRoot: true,
+          mounts: [
+            { destination: '/mnt/shared', type: 'bind', source: shared, options: ['rbind', 'ro'] },
+            {
+              destination: '/tmp',
+              type: 'tmpfs',
+              source: 'tmpfs',
+              options: ['nosuid', 'nodev', 'mode=1777'],
+            },
+          ],
+        });
+        bundle.config.process.user = { uid: 1000, gid: 1000, additionalGids: [10, 20], umask: 0o27 };
+        bundle.config.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 512 }];
+        bundle.write();
+        const r = await box.run(rt, bundle);
+        assert.equal(r.code, 0, r.stderr);
+        const f = facts(r.stdout);
+        assert.equal(f.ids, '1000:1000:1000,10,20');
+        assert.equal(f.umask, '0027');
+        assert.equal(f.greeting, 'hej');
+        assert.equal(f.cwd, '/tmp');
+        assert.equal(f.nofile, '512');
+        assert.equal(f.shared, 'from the host');
+        assert.notEqual(f.sharedwrite, '0', 'a read-only bind mount is read-only');
+        assert.notEqual(f.rootwrite, '0', 'root.readonly makes / read-only');
       });
     });
 
@@ -324,4 +380,20 @@ describe('lxr-runtime refuses what it does not implement', { skip }, () => {
       });
     });
   }
+});
+
+describe('lxr-runtime protects its binary (CVE-2019-5736)', { skip }, () => {
+  test('the container’s process runs the runtime from a sealed memfd until exec', async () => {
+    await withSandbox(async (box) => {
+      const lxr = runtimes()[0]!;
+      const bundle = await box.bundle({ args: ['true'] });
+      const id = box.id();
+      const created = await box.runtime(lxr, ['create', '--bundle', bundle.dir, id], id, { detached: true });
+      assert.equal(created.code, 0, created.stderr);
+      const { pid } = await box.state(lxr, id);
+      // created, not started: PID 1 of the container is still the runtime's code
+      assert.match(readlinkSync(`/proc/${pid}/exe`), /^\/memfd:lxr-runtime/);
+      assert.throws(() => openSync(`/proc/${pid}/exe`, 'r+'), /ETXTBSY|EPERM|EACCES/);
+    });
+  });
 });
