@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { containerStream, NetworkErrorCode, networkNodeStream, newContainerId } from '@lxr/events';
+import {
+  containerStream,
+  NETWORK_POOL_STREAM,
+  NetworkErrorCode,
+  networkNodeStream,
+  newContainerId,
+} from '@lxr/events';
 import { freePort, requiresRoot, waitFor } from '@lxr/testkit';
 import { addRules, deleteRules } from './firewall.js';
 import { run } from './run.js';
-import { type NetworkHarness, startNetworkHarness } from './testing/harness.js';
+import { type NetworkHarness, networkEnv, startNetworkHarness, testNetworkNames } from './testing/harness.js';
 
 const skip =
   requiresRoot() || (!existsSync('/bin/busybox') && !existsSync('/usr/bin/busybox') && 'needs busybox');
@@ -22,6 +29,12 @@ async function inNetns(netns: string, ...args: string[]): Promise<number> {
   } catch {
     return 1;
   }
+}
+
+/** The pool's leases, as the log records them. */
+async function readNetworkLeases(h: NetworkHarness): Promise<{ node: string; subnet: string }[]> {
+  const events = await h.store.readStream(NETWORK_POOL_STREAM);
+  return events.map((e) => e.data as { node: string; subnet: string });
 }
 
 async function httpGet(port: number): Promise<string> {
@@ -267,6 +280,35 @@ describe('network-allocator under concurrency and crashes (root)', { skip }, () 
 });
 
 describe('reconciliation and failed starts (root)', { skip }, () => {
+  it('leases each node its own subnet, and only the node that wired a container releases it', async () => {
+    const h = await startNetworkHarness();
+    const otherHome = await mkdtemp(path.join(tmpdir(), 'lxr-net-other-'));
+    try {
+      await h.startAllocator();
+      const other = await testNetworkNames();
+      await h.startAllocator({
+        ...networkEnv({ ...other, pool: h.names.pool }),
+        LXR_NODE_NAME: 'other-node',
+        LXR_HOME: otherHome,
+      });
+      const id = await h.request();
+      const ready = await h.waitFor(id, 'NetworkReady');
+      assert.equal(ready.node, h.node);
+      const inspect = await readNetworkLeases(h);
+      assert.equal(inspect.length, 2, 'two leases');
+      assert.notEqual(inspect[0]!.subnet, inspect[1]!.subnet);
+      await h.remove(id);
+      const released = await h.waitFor(id, 'NetworkReleased');
+      assert.equal(released.node, h.node);
+      await new Promise((r) => setTimeout(r, 500));
+      const types = (await h.networkEvents(id)).map((e) => e.type);
+      assert.deepEqual(types, ['NetworkReady', 'NetworkReleased'], 'the other node wrote nothing');
+    } finally {
+      await h.dispose();
+      await rm(otherHome, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start with a pool that clashes with the host, saying what it overlaps', async () => {
     const h = await startNetworkHarness();
     try {

@@ -23,7 +23,7 @@ import {
   type LeaseCommand,
   type NodeState,
 } from './ipam.decider.js';
-import { formatCidr, type Ipv4Network } from './ipv4.js';
+import { formatCidr, type Ipv4Network, overlaps } from './ipv4.js';
 
 /** Reads a whole stream as network events (the store has validated them on the way in). */
 async function readNetworkStream(store: EventStore, stream: string, fromVersion = 1) {
@@ -58,13 +58,18 @@ export async function leaseNodeSubnet(
 /**
  * This node's lease: the one it holds (refused if the host now uses its range), else a new one
  * from the configured pool, else the pool the log records, else the first default that clashes
- * with nothing on the host.
+ * with nothing on the host. Routes into other nodes' subnets do not count as clashes.
  */
 export async function leaseSubnetOnHost(
   store: EventStore,
   options: { node: string; pool?: string | undefined; subnetPrefixLength: number; bridge: string },
 ): Promise<Lease> {
-  const [leases, host] = await Promise.all([readPool(store), hostNetworks(options.bridge)]);
+  const [leases, seen] = await Promise.all([readPool(store), hostNetworks(options.bridge)]);
+  // Other nodes' subnets are lxr's own: routes to them (or, in tests, their bridges) are no clash.
+  const others = [...leases.values()].filter((l) => l.node !== options.node).map((l) => l.subnet);
+  const host = seen.filter(
+    (h) => !others.some((s) => h.network.prefixLength >= s.prefixLength && overlaps(s, h.network)),
+  );
   const own = leases.get(options.node);
   if (own) {
     refuseClash(own.subnet, host, `this node's subnet ${formatCidr(own.subnet)} (leased from ${own.pool})`);

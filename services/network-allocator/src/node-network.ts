@@ -395,7 +395,12 @@ export class NodeNetwork {
     const allocation = this.addresses.state.byContainer.get(id);
     const released = history.some((e) => e.type === 'NetworkReleased');
     if (released && !allocation) return;
-    if (!allocation && history.length === 0 && !(await this.#requestedHere(id))) return;
+    if (!allocation) {
+      // Not wired here: another node's container (its own allocator undoes it), or one whose
+      // request this node has not handled yet — then the release below is its tombstone.
+      const wiredBy = (history[0]?.data as { node?: string } | undefined)?.node;
+      if (wiredBy !== undefined ? wiredBy !== this.settings.node : !(await this.#requestedHere(id))) return;
+    }
     await this.#unwire(id, allocation);
     if (allocation) await this.addresses.release(id, reason);
     if (!released) {

@@ -140,11 +140,13 @@ export async function startNetworkHarness(options: NetworkHarnessOptions = {}): 
   const home = await mkdtemp(path.join(tmpdir(), 'lxr-net-'));
   const cleanups: (() => Promise<unknown>)[] = [() => rm(home, { recursive: true, force: true })];
   const allocators: ManagedProcess[] = [];
+  // Every LXR_HOME an allocator ran with: each records the network it made, for the purge.
+  const homes = new Set([home]);
   let store: PostgresEventStore | undefined;
   let bus: NatsBus | undefined;
   const dispose = async () => {
     await Promise.all(allocators.map((a) => a.stop(5_000)));
-    await purgeHostNetwork(home).catch(() => undefined);
+    for (const h of homes) await purgeHostNetwork(h).catch(() => undefined);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
@@ -197,6 +199,7 @@ export async function startNetworkHarness(options: NetworkHarnessOptions = {}): 
           { env: { ...env, LXR_HEALTH_PORT: String(healthPort), ...extraEnv } },
         );
         allocators.push(proc);
+        if (extraEnv['LXR_HOME']) homes.add(extraEnv['LXR_HOME']);
         await waitFor(
           async () => {
             if (proc.child.exitCode !== null) {
