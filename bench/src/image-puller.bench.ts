@@ -46,7 +46,7 @@ export const imagePullerBench: BenchSection = {
   title: 'image-puller: pulls from a loopback registry',
   setup:
     `A Debian docker-registry on 127.0.0.1 serves a 3-layer gzip image of host binaries (/usr/bin, /usr/lib, /usr/share; ` +
-    `~${mb(3 * LAYER_BYTES)} uncompressed). Cold pulls (${RUNS} runs each, interleaved, median): lxr's ImagePuller into an ` +
+    `up to ${mb(LAYER_BYTES)} of files per layer). Cold pulls (${RUNS} runs each, interleaved, median): lxr's ImagePuller into an ` +
     'empty store (digests and diffIDs verified, fsync), `skopeo copy` to a `dir:` and `podman pull` into an empty ' +
     '`--root` (both from Debian). Warm: the same reference again. Shared: an image with two of its layers plus a new one.',
   async run(log) {
