@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   busyboxRootfs,
   debRootfs,
+  eventually,
   layerFrom,
   makeImage,
   pushImage,
@@ -66,6 +67,41 @@ describe('lxr pull, images, rmi, image prune', { skip: requiresRoot(), timeout: 
     );
   });
 
+  it('lxr create makes the node pull the image: ImagePulled for the container, answered from the store', async () => {
+    const created = await suite.lxr(
+      'create',
+      '--no-ide',
+      '--name',
+      'img-e2e',
+      `${registry.host}/e2e/busybox:1`,
+      'sh',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    const client = await suite.client();
+    const pulled = await eventually('ImagePulled for the container', async () => {
+      for await (const event of client.events.stream({ container: id, follow: false })) {
+        if (event.type === 'ImagePulled' || event.type === 'ImagePullFailed') return event;
+      }
+      return undefined;
+    });
+    assert.equal(pulled.type, 'ImagePulled', JSON.stringify(pulled.data));
+    const data = pulled.data as {
+      containerId: string;
+      digest: string;
+      cached: boolean;
+      layers: { diffId: string }[];
+    };
+    assert.equal(data.containerId, id);
+    assert.equal(data.digest, image.digest);
+    assert.equal(data.cached, true);
+    assert.deepEqual(
+      data.layers.map((l) => l.diffId),
+      image.layers.map((l) => l.diffId),
+    );
+    await suite.lxr('rm', '-f', id);
+  });
+
   it('reports a failed pull with its reason and exit code 1', async () => {
     const missing = await suite.lxr('pull', `${registry.host}/e2e/nothing:1`);
     assert.equal(missing.code, 1);
@@ -76,7 +112,12 @@ describe('lxr pull, images, rmi, image prune', { skip: requiresRoot(), timeout: 
   });
 
   it('removes the image and frees its blobs', async () => {
-    const removed = await suite.lxr('rmi', `${registry.host}/e2e/busybox:1`);
+    // The removed container's hold on the image ends when its image-puller sees ContainerRemoved.
+    const removed = await eventually('the image no longer in use', async () => {
+      const result = await suite.lxr('rmi', `${registry.host}/e2e/busybox:1`);
+      if (result.code !== 0 && /used by container/.test(result.stderr)) return undefined;
+      return result;
+    });
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /Untagged: .*e2e\/busybox:1\nDeleted: sha256:/);
     assert.equal((await suite.lxr('images', '-q')).stdout, '');
