@@ -302,14 +302,7 @@ static int v2_apply(const struct hierarchy *h, const char *dir, const struct lxr
     fmt_limit(buf, sizeof buf, r->pids_limit > 0 ? r->pids_limit : -1, "max");
     if (write_at(dir, "pids.max", buf, err) < 0) return -1;
   }
-  if (r->ndevice_rules > 0) {
-    /* v2 enforces device rules with an eBPF program, which lxr-runtime does not load yet; only the
-     * default (deny everything, then the standard devices) is accepted, and mknod'd nodes stay
-     * unusable because /dev is a fresh tmpfs and the 14 default capabilities lack CAP_SYS_ADMIN. */
-    for (size_t i = 0; i < r->ndevice_rules; i++)
-      if (r->device_rules[i].allow)
-        return lxr_fail(err, 0, "linux.resources.devices: allow rules need cgroup v1 in lxr-runtime");
-  }
+  if (r->ndevice_rules > 0 && lxr_devices_bpf_attach(dir, r, err) < 0) return -1;
   return 0;
 }
 
@@ -341,7 +334,10 @@ int lxr_cgroup_create(const char *path, const struct lxr_resources *res, struct 
   if (locate(path, &cg, err) < 0) return -1;
   for (size_t i = 0; i < cg->n; i++) {
     if (lxr_mkdir_p(cg->dir[i], 0755, err) < 0) goto fail;
-    int r = cg->h[i].v2 ? (cg->unified ? v2_apply(&cg->h[i], cg->dir[i], res, err) : 0)
+    /* On a hybrid host the v1 devices controller enforces the device rules; the same rules also go
+     * to the unified hierarchy as a BPF program, which is what a v2 host relies on alone. */
+    int r = cg->h[i].v2 ? (cg->unified ? v2_apply(&cg->h[i], cg->dir[i], res, err)
+                                       : res->ndevice_rules ? lxr_devices_bpf_attach(cg->dir[i], res, err) : 0)
                         : v1_apply(&cg->h[i], cg->dir[i], res, err);
     if (r < 0) goto fail;
   }

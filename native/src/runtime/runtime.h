@@ -157,6 +157,8 @@ void lxr_cgroup_free(struct lxr_cgroup *cg);
 /* Mounts the cgroup hierarchies read-only at target (a path on the host side of the rootfs). */
 int lxr_cgroup_mount(struct lxr_cgroup *cg, const char *target, unsigned long flags, lxr_error *err);
 bool lxr_cgroup_is_unified(void);
+/* Enforces res->device_rules on a cgroup2 directory with a BPF device program (devices-bpf.c). */
+int lxr_devices_bpf_attach(const char *cgroup_dir, const struct lxr_resources *res, lxr_error *err);
 
 /* ---- the container's root filesystem (mounts.c) ---- */
 
