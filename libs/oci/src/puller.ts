@@ -263,6 +263,22 @@ export class ImagePuller {
     if ((await this.store.blobs.size(descriptor.digest)) === descriptor.size) {
       return this.store.blobs.readBytes(descriptor.digest, max);
     }
+    // Small enough to fetch again whole when the transfer breaks.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#readDocument(ref, descriptor, what, signal);
+      } catch (error) {
+        if (!(error instanceof OciError && error.retryable) || attempt >= 3 || signal?.aborted) throw error;
+      }
+    }
+  }
+
+  async #readDocument(
+    ref: ImageReference,
+    descriptor: Descriptor,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     const { body } = await this.client.openBlob(ref, descriptor.digest, 0, signal);
     const chunks: Buffer[] = [];
     let total = 0;

@@ -248,9 +248,10 @@ export class BlobStore {
       await sink.prime(partial);
       const attempts = request.attempts ?? 5;
       for (let attempt = 1; ; attempt++) {
+        // The source retries its own requests; here a transfer that broke mid-body is resumed.
+        const { body, offset } = await request.open(sink.written, request.signal);
+        if (offset !== sink.written) await sink.reset();
         try {
-          const { body, offset } = await request.open(sink.written, request.signal);
-          if (offset !== sink.written) await sink.reset();
           for await (const chunk of body) await sink.write(chunk);
           break;
         } catch (error) {
