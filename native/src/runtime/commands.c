@@ -19,11 +19,12 @@ int lxr_cmd_start(const char *root, const char *id, lxr_error *err) {
     return lxr_fail(err, 0, "container %s is %s, not created: it cannot be started", id, lxr_status_name(s));
   char fifo[PATH_MAX];
   snprintf(fifo, sizeof fifo, "%s/exec.fifo", st.dir);
+  /* The pidfd first: once the fifo is open the command may run and exit at once. */
+  cleanup_close int pidfd = lxr_state_pidfd(&st);
+  if (pidfd < 0) return lxr_fail(err, 0, "container %s's init has exited", id);
   /* Non-blocking: opening the read end releases the init's blocked open of the write end. */
   cleanup_close int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return lxr_fail(err, errno, "open %s", fifo);
-  cleanup_close int pidfd = lxr_state_pidfd(&st);
-  if (pidfd < 0) return lxr_fail(err, 0, "container %s's init has exited", id);
   bool released = false;
   for (;;) {
     struct pollfd pfd[2] = {{fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
