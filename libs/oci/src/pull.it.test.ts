@@ -449,6 +449,28 @@ describe('garbage collection', () => {
     const puller = newPuller(store);
     await puller.pull(`${registry.host}/test/multi:1`, { platform: parsePlatform('linux/amd64') });
     await puller.pull(`${registry.host}/test/docker:1`);
+    // What a user may call them: a reference, a digest, an id prefix (of the manifest or the config).
+    const amd64 = multi.images[0]!;
+    assert.equal(
+      (await store.resolve(`${registry.host}/test/docker:1`))?.reference,
+      `${registry.host}/test/docker:1`,
+    );
+    assert.equal(
+      (await store.resolve(`${registry.host}/test/docker`))?.image,
+      undefined,
+      ':latest was never pulled',
+    );
+    assert.equal((await store.resolve(amd64.digest))?.image.digest, amd64.digest);
+    assert.equal((await store.resolve(amd64.configDigest.slice(7, 19)))?.image.digest, amd64.digest);
+    assert.equal(
+      (await store.resolve(`${registry.host}/test/multi@${amd64.digest}`))?.image.digest,
+      amd64.digest,
+    );
+    assert.equal(await store.resolve(`sha256:${'0'.repeat(64)}`), undefined);
+    await assert.rejects(
+      store.resolve('Bad/Name'),
+      (e: unknown) => e instanceof OciError && e.code === 'OCI_INVALID_REFERENCE',
+    );
     await store.untag(`${registry.host}/test/multi:1`);
     const result = await store.gc();
     assert.deepEqual(result.imagesRemoved, [multi.images[0]!.digest]);

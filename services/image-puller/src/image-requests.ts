@@ -6,16 +6,7 @@ import {
   type ImageSummary,
   imageNodeStream,
 } from '@lxr/events';
-import {
-  type Digest,
-  formatReference,
-  type ImageListing,
-  type ImageStore,
-  isDigest,
-  OciError,
-  OciErrorCode,
-  parseReference,
-} from '@lxr/oci';
+import { type Digest, type ImageListing, type ImageStore, OciError, OciErrorCode } from '@lxr/oci';
 import type { ContainerUsage } from './container-usage.js';
 
 interface Deps {
@@ -55,32 +46,15 @@ export function createImageRequests(deps: Deps) {
     ]);
   };
 
-  /** Finds what `rmi` names: a reference, a digest, or an id prefix of 12+ hex digits. */
   async function find(target: string): Promise<{ digest: Digest; reference?: string }> {
-    const hex = target.replace(/^sha256:/, '');
-    if (/^[0-9a-f]{12,64}$/.test(hex)) {
-      const matches = (await deps.images.list()).filter(
-        (i) => i.digest.slice(7).startsWith(hex) || i.config.digest.slice(7).startsWith(hex),
-      );
-      if (matches.length === 1) return { digest: matches[0]!.digest };
-      if (matches.length > 1)
-        throw new OciError(
-          OciErrorCode.InvalidReference,
-          `image id prefix "${target}" is ambiguous: use more digits`,
-        );
-      if (isDigest(target))
-        throw new OciError(OciErrorCode.ImageNotFound, `no image ${target} on node ${deps.node}`);
-    }
-    const ref = parseReference(target);
-    const reference = formatReference(ref);
-    const digest = ref.digest && !ref.tag ? ref.digest : await deps.images.lookup(reference);
-    if (!digest || !(await deps.images.image(digest))) {
+    const found = await deps.images.resolve(target);
+    if (!found) {
       throw new OciError(
         OciErrorCode.ImageNotFound,
         `no image "${target}" on node ${deps.node} (lxr images lists them)`,
       );
     }
-    return { digest, ...(ref.digest && !ref.tag ? {} : { reference }) };
+    return { digest: found.image.digest, ...(found.reference ? { reference: found.reference } : {}) };
   }
 
   return {

@@ -4,6 +4,7 @@ import { type Digest, digestHex, isDigest, sha256Digest } from '../digest.js';
 import { OciError, OciErrorCode } from '../errors.js';
 import type { RuntimeConfig } from '../manifest.js';
 import type { Platform } from '../platform.js';
+import { formatReference, parseReference } from '../reference.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { BlobStore } from './blob-store.js';
 
@@ -99,6 +100,41 @@ export class ImageStore {
   /** The digest a normalised reference names on this node. */
   async lookup(reference: string): Promise<Digest | undefined> {
     return (await readJson<RefFile>(this.#refFile(reference)))?.digest;
+  }
+
+  /**
+   * What a user's name for an image means on this node: a reference (normalised as docker does:
+   * `busybox` is `docker.io/library/busybox:latest`), a digest, or an id prefix of 12+ hex digits
+   * (of the manifest or, as docker shows ids, the config). `reference` is set when a reference named
+   * it. Throws `OCI_INVALID_REFERENCE` for a malformed name or an ambiguous prefix.
+   *
+   * @example
+   * const found = await store.resolve('busybox'); // { image, reference: 'docker.io/library/busybox:latest' }
+   */
+  async resolve(name: string): Promise<{ image: ImageRecord; reference?: string } | undefined> {
+    const hex = name.replace(/^sha256:/, '');
+    if (/^[0-9a-f]{12,64}$/.test(hex)) {
+      const matches = (await this.list()).filter(
+        (i) => i.digest.slice(7).startsWith(hex) || i.config.digest.slice(7).startsWith(hex),
+      );
+      if (matches.length > 1) {
+        throw new OciError(
+          OciErrorCode.InvalidReference,
+          `image id prefix "${name}" is ambiguous: give more digits`,
+        );
+      }
+      if (matches[0]) return { image: matches[0] };
+      if (isDigest(name)) return undefined;
+    }
+    const ref = parseReference(name);
+    if (ref.digest && !ref.tag) {
+      const image = await this.image(ref.digest);
+      return image ? { image } : undefined;
+    }
+    const reference = formatReference(ref);
+    const digest = await this.lookup(reference);
+    const image = digest ? await this.image(digest) : undefined;
+    return image ? { image, reference } : undefined;
   }
 
   /** Saves an image record (its blobs must be stored) and points `reference` at it. */
