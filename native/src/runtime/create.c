@@ -46,6 +46,9 @@ static int container_init(struct init_args *a, bool *ready, lxr_error *err) {
   int keep[] = {a->sync, a->console, a->fifo};
   qsort(keep, 3, sizeof *keep, cmp_int);
   close_except(keep, 3);
+  /* Nothing that later joins the container may read this process's memory or descriptors; exec
+   * makes the command dumpable again. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return lxr_fail(err, errno, "prctl(PR_SET_DUMPABLE)");
   char go;
   if (LXR_RETRY(read(a->sync, &go, 1)) != 1 || go != 'g') return lxr_fail(err, 0, "the runtime went away");
   bool userns = lxr_spec_namespace(spec, CLONE_NEWUSER) != NULL;

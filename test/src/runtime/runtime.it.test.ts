@@ -165,6 +165,21 @@ for (const rt of runtimes()) {
       });
     });
 
+    test('lxr-init reaps orphans and exits with the command’s status', async () => {
+      await withSandbox(async (box) => {
+        const zombies =
+          '(sleep 0.2 &); sleep 0.8; z=0; for s in /proc/[0-9]*/stat; do [ "$(cut -d" " -f3 $s)" = Z ] && z=$((z+1)); done; echo zombies=$z; exit 5';
+        const r = await box.run(rt, await box.bundle({ args: ['sh', '-c', zombies], init: true }));
+        assert.equal(facts(r.stdout).zombies, '0', 'the orphaned sleep was reaped by PID 1');
+        assert.equal(r.code, 5, 'the command’s exit status');
+        const killed = await box.run(
+          rt,
+          await box.bundle({ args: ['sh', '-c', 'kill -TERM $$'], init: true }),
+        );
+        assert.equal(killed.code, 143, '128 + SIGTERM');
+      });
+    });
+
     test('joins a given network namespace: lo and the veth as eth0', async () => {
       await withSandbox(async (box) => {
         const netns = await netnsWithVeth(box);
