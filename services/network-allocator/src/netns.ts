@@ -88,10 +88,20 @@ export async function createContainerNetwork(link: ContainerLink): Promise<void>
  * first and explicitly: the kernel destroys a namespace (and the peer in it) asynchronously.
  */
 export async function deleteContainerNetwork(netns: string, hostVeth: string | undefined): Promise<void> {
+  const vethThere = () =>
+    hostVeth !== undefined && hostVeth !== '' && existsSync(`/sys/class/net/${hostVeth}`);
+  const netnsThere = () => netns !== '' && existsSync(`${NETNS_DIR}/${netns}`);
   const lines: string[] = [];
-  if (hostVeth && existsSync(`/sys/class/net/${hostVeth}`)) lines.push(`link del ${hostVeth}`);
-  if (netns && existsSync(`${NETNS_DIR}/${netns}`)) lines.push(`netns del ${netns}`);
-  if (lines.length > 0) await run('ip', ['-batch', '-'], `${lines.join('\n')}\n`);
+  if (vethThere()) lines.push(`link del ${hostVeth}`);
+  if (netnsThere()) lines.push(`netns del ${netns}`);
+  if (lines.length === 0) return;
+  try {
+    await run('ip', ['-force', '-batch', '-'], `${lines.join('\n')}\n`);
+  } catch (error) {
+    // The kernel may have destroyed the veth with its peer's namespace between our look and our
+    // delete: only what is still there is a failure.
+    if (vethThere() || netnsThere()) throw error;
+  }
 }
 
 /** Named namespaces whose name starts with `prefix`. */

@@ -452,14 +452,22 @@ export class NodeNetwork {
     ]);
     this.#hostResolv = await readHostResolvConf();
     await this.addresses.refresh();
+    // One failing repair is logged and the others go on; the next round retries it.
+    const repair = async (what: string, work: () => Promise<void>) => {
+      try {
+        await work();
+      } catch (error) {
+        this.logger.warn({ err: error, what }, 'reconciliation step failed');
+      }
+    };
     let released = 0;
     for (const allocation of [...this.addresses.state.byContainer.values()]) {
       const id = allocation.containerId;
       if (this.#locks.has(id)) continue;
-      const [network] = await Promise.all([this.store.readStream(networkStream(id))]);
-      const failed = network.some((e) => e.type === 'NetworkFailed' || e.type === 'NetworkReleased');
-      if (failed || (await this.#containerGone(id))) {
-        await this.tearDown(id, 'reconciled');
+      const network = await this.store.readStream(networkStream(id));
+      const ended = network.some((e) => e.type === 'NetworkFailed' || e.type === 'NetworkReleased');
+      if (ended || (await this.#containerGone(id))) {
+        await repair(id, () => this.tearDown(id, 'reconciled'));
         released++;
       }
     }
@@ -481,15 +489,15 @@ export class NodeNetwork {
       return id === undefined || !busy(id);
     });
     const orphanDirs = dirs.filter((d) => !busy(d));
-    for (const netns of orphanNetns) await deleteContainerNetwork(netns, undefined);
-    for (const link of orphanLinks) await deleteContainerNetwork('', link);
-    await deleteRules(orphanRules);
-    for (const dir of orphanDirs) await removeContainerFiles(path.join(filesDir, dir));
+    for (const netns of orphanNetns) await repair(netns, () => deleteContainerNetwork(netns, undefined));
+    for (const link of orphanLinks) await repair(link, () => deleteContainerNetwork('', link));
+    await repair('stray DNAT rules', () => deleteRules(orphanRules));
+    for (const dir of orphanDirs) await repair(dir, () => removeContainerFiles(path.join(filesDir, dir)));
     const present = new Set(rules.map(ruleContainer));
     const missing = allocations.filter(
       (a) => a.ports.length > 0 && !present.has(a.containerId) && !this.#locks.has(a.containerId),
     );
-    await addRules(missing.flatMap((a) => this.#rulesOf(a)));
+    await repair('missing DNAT rules', () => addRules(missing.flatMap((a) => this.#rulesOf(a))));
     const report = {
       released,
       netns: orphanNetns.length,
