@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -204,6 +205,20 @@ describe('pulling from a real registry', () => {
     await assertStoreClean(store);
   });
 
+  test('stores sharing a directory (as two processes would) download each blob once, under a lock', async () => {
+    const first = await newStore();
+    const second = new ImageStore(first.root);
+    const p = await proxy();
+    const [a, b] = await Promise.all([
+      newPuller(first).pull(`${p.host}/test/big:1`),
+      newPuller(second).pull(`${p.host}/test/big:1`),
+    ]);
+    assert.equal(a.image.digest, b.image.digest);
+    assert.equal(blobGets(p, bigImage.layers[0]!.digest).length, 1);
+    assert.equal(a.downloadedBytes + b.downloadedBytes, bigImage.layers[0]!.size);
+    await assertStoreClean(first);
+  });
+
   test('an unknown tag or repository is not-found', async () => {
     await rejectsWith(
       newPuller(await newStore()).pull(`${registry.host}/test/multi:nope`),
@@ -274,7 +289,7 @@ describe('a registry that misbehaves', () => {
     await assertStoreClean(store);
   });
 
-  test('a partial download left by a crash is resumed, not fetched again', async () => {
+  test('a partial download and a lock left by a crash: the lock is taken over, the download resumed', async () => {
     const store = await newStore();
     const layer = big();
     await store.blobs.cleanIngest(); // creates the layout
@@ -282,6 +297,9 @@ describe('a registry that misbehaves', () => {
       path.join(store.root, 'ingest', `${layer.digest.slice(7)}.partial`),
       layer.blob.subarray(0, 1_000_000),
     );
+    // …and its lock, held by a process that is gone.
+    const dead = spawnSync('true').pid!;
+    await writeFile(path.join(store.root, 'ingest', `${layer.digest.slice(7)}.lock`), String(dead));
     const p = await proxy();
     await newPuller(store).pull(`${p.host}/test/big:1`);
     assert.equal(blobGets(p, layer.digest)[0]!.headers.range, 'bytes=1000000-');

@@ -191,8 +191,10 @@ export class BlobStore {
     let removed = 0;
     for (const name of await readdir(this.#ingest)) {
       const file = path.join(this.#ingest, name);
-      if (name.endsWith('.partial')) {
-        if (this.#inflight.has(`sha256:${name.slice(0, -'.partial'.length)}`)) continue;
+      if (name.endsWith('.partial') || name.endsWith('.lock')) {
+        const hex = name.slice(0, name.lastIndexOf('.'));
+        if (this.#inflight.has(`sha256:${hex}`)) continue;
+        if (await lockHeld(path.join(this.#ingest, `${hex}.lock`))) continue;
       } else {
         const age = Date.now() - (await stat(file).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
         if (age < 60_000) continue;
@@ -226,6 +228,7 @@ export class BlobStore {
   async #ingest1(
     request: IngestRequest,
     progress: (done: number, size: number) => void,
+    locked = false,
   ): Promise<StoredBlob> {
     await this.#init();
     const { digest, size, compression } = request;
@@ -237,6 +240,23 @@ export class BlobStore {
       progress(size, size);
       return { digest, size, ...(diffId ? { diffId } : {}), existed: true };
     }
+    if (locked)
+      throw new OciError(OciErrorCode.Store, `blob ${digest} vanished from the store while it was read`);
+    const release = await acquireLock(path.join(this.#ingest, `${digestHex(digest)}.lock`), request.signal);
+    try {
+      // Another process may have stored it while this one waited for the lock.
+      if ((await this.size(digest)) === size) return await this.#ingest1(request, progress, true);
+      return await this.#download(request, progress);
+    } finally {
+      await release();
+    }
+  }
+
+  async #download(
+    request: IngestRequest,
+    progress: (done: number, size: number) => void,
+  ): Promise<StoredBlob> {
+    const { digest, size, compression } = request;
     const partial = path.join(this.#ingest, `${digestHex(digest)}.partial`);
     const fh = await open(partial, 'r+').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return open(partial, 'w+', 0o600);
@@ -303,6 +323,56 @@ export class BlobStore {
     const diffId = hashDigest(hash);
     await this.#writeDiffId(digest, diffId);
     return diffId;
+  }
+}
+
+/** Lock files this process holds (several stores may share a root in one process). */
+const heldLocks = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when the lock file names a live holder (another process, or another store of this one). */
+async function lockHeld(file: string): Promise<boolean> {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  return pid === process.pid ? heldLocks.has(file) : processAlive(pid);
+}
+
+/**
+ * Takes `<file>` exclusively (`O_EXCL`, holding this pid): one download of a digest at a time across
+ * processes sharing a store. A lock whose holder died is taken over. Resolves with the release.
+ */
+async function acquireLock(file: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+  for (;;) {
+    try {
+      const fh = await open(file, 'wx', 0o600);
+      try {
+        await fh.writeFile(String(process.pid));
+      } finally {
+        await fh.close();
+      }
+      heldLocks.add(file);
+      return async () => {
+        heldLocks.delete(file);
+        await rm(file, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (!(await lockHeld(file))) {
+      await rm(file, { force: true });
+      continue;
+    }
+    if (signal?.aborted)
+      throw new OciError(OciErrorCode.Aborted, `waiting for ${path.basename(file)} aborted`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
