@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { requiresRoot } from '@lxr/testkit';
-import { facts, runtimes, Sandbox } from './harness.js';
+import { facts, runCommand, runtimes, Sandbox } from './harness.js';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
@@ -94,3 +94,86 @@ for (const rt of runtimes()) {
     });
   });
 }
+
+/**
+ * On a hybrid host the v2 code path still runs for real: in a private mount namespace whose
+ * /sys/fs/cgroup is the unified hierarchy, a runtime takes the host for a v2 one. That hierarchy has
+ * no memory/pids/cpu controllers (they are bound to v1), so no limits here, but the v2 cgroup, the
+ * cgroup2 mount in the container's cgroup namespace and the BPF device program are exercised.
+ */
+const hybridSkip =
+  requiresRoot() ||
+  (existsSync('/sys/fs/cgroup/unified/cgroup.procs')
+    ? false
+    : 'needs a hybrid host (a cgroup2 hierarchy at /sys/fs/cgroup/unified)');
+
+function inV2View(rt: { bin: string }, root: string, args: string[]) {
+  const script = 'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"';
+  return runCommand('unshare', [
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    rt.bin,
+    '--root',
+    root,
+    ...args,
+  ]);
+}
+
+for (const rt of runtimes()) {
+  describe(`${rt.name}: the cgroup v2 path on a hybrid host's unified hierarchy`, {
+    skip: hybridSkip,
+    concurrency: false,
+  }, () => {
+    test('cgroup namespace root, read-only cgroup2, and device rules from a BPF program', async () => {
+      const box = await Sandbox.create();
+      try {
+        const [major, minor] = (readFileSync('/proc/partitions', 'utf8').split('\n')[2] ?? '8 0')
+          .trim()
+          .split(/\s+/);
+        const script = [
+          'echo cg=$(grep "^0::" /proc/self/cgroup)',
+          'echo fs=$(stat -f -c %t /sys/fs/cgroup)',
+          'mkdir /sys/fs/cgroup/x 2>/dev/null; echo mkdir=$?',
+          `mknod /dev/xdisk b ${major} ${minor}; head -c1 /dev/xdisk > /dev/null 2>&1; echo disk=$?`,
+          'echo x > /dev/null; echo null=$?',
+        ].join('\n');
+        const bundle = await box.bundle({ args: ['sh', '-c', script] });
+        bundle.config.linux.resources = { devices: [{ allow: false, access: 'rwm' }] };
+        bundle.write();
+        const r = await inV2View(rt, box.rootOf(rt), ['run', '--bundle', bundle.dir, box.id()]);
+        assert.equal(r.code, 0, r.stderr);
+        const f = facts(r.stdout);
+        assert.equal(f.cg, '0::/', 'the container’s cgroup is its namespace’s root');
+        assert.equal(f.fs, '63677270', 'a cgroup2 filesystem');
+        assert.notEqual(f.mkdir, '0', '/sys/fs/cgroup is read-only');
+        assert.notEqual(f.disk, '0', 'the BPF device program denies the host disk');
+        assert.equal(f.null, '0', 'and allows /dev/null');
+      } finally {
+        await box.cleanup();
+      }
+    });
+  });
+}
+
+describe('lxr-runtime on v2 without the controllers its limits need', { skip: hybridSkip }, () => {
+  test('fails with the controller and the cgroup named', async () => {
+    const box = await Sandbox.create();
+    try {
+      const rt = runtimes()[0]!;
+      const bundle = await box.bundle({ args: ['true'], resources: { memory: { limit: 64 << 20 } } });
+      const r = await inV2View(rt, box.rootOf(rt), ['run', '--bundle', bundle.dir, box.id()]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /^lxr-runtime: cgroup: the memory controller is not available in \/sys\/fs\/cgroup/,
+      );
+    } finally {
+      await box.cleanup();
+    }
+  });
+});
