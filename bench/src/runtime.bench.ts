@@ -3,11 +3,11 @@
  * masked paths, a cgroup): the container lifecycle of `true` and exec of `true` into a running one.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Bundle, createBusyboxBundle, nativeDir } from '@lxr/testkit';
+import { type Bundle, cgroupDirs, createBusyboxBundle, nativeDir, removeCgroupTree } from '@lxr/testkit';
 import { type BenchRow, type BenchSection, cpuMeter, formatMs, quantile } from './bench.js';
 
 const RUNS = Number(process.env['LXR_BENCH_RUNTIME_RUNS'] ?? 50);
@@ -88,19 +88,6 @@ function measure(rt: Runtime, bundle: Bundle, sleeper: Bundle, log: (l: string) 
   return f;
 }
 
-function removeCgroups(name: string): void {
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
-    const [, controllers = '', own = '/'] = line.split(':');
-    const mount =
-      controllers === '' ? '/sys/fs/cgroup/unified' : `/sys/fs/cgroup/${controllers.replace('name=', '')}`;
-    const dir = path.join(existsSync(mount) ? mount : '/sys/fs/cgroup', own, name);
-    if (!existsSync(dir)) continue;
-    for (const e of readdirSync(dir, { withFileTypes: true }))
-      if (e.isDirectory()) rmdirSync(path.join(dir, e.name), { recursive: false });
-    rmdirSync(dir);
-  }
-}
-
 export const runtimeBench: BenchSection = {
   id: 'runtime',
   title: 'OCI runtime: lxr-runtime vs runc on the same bundle',
@@ -163,7 +150,7 @@ export const runtimeBench: BenchSection = {
       return rows;
     } finally {
       await rm(dir, { recursive: true, force: true });
-      removeCgroups(cgroupParent);
+      for (const d of cgroupDirs(cgroupParent)) removeCgroupTree(d);
     }
   },
 };

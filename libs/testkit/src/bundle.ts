@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busyboxRootfs } from './images.js';
@@ -268,4 +268,36 @@ export async function createBusyboxBundle(dir: string, options: BundleOptions = 
   };
   bundle.write();
   return bundle;
+}
+
+/**
+ * The host directories of a cgroup path, one per hierarchy this process is in (v1 controllers, the
+ * hybrid unified one, or v2's single one). A relative path is below this process's own cgroup, as
+ * runtimes resolve a relative `cgroupsPath`.
+ */
+export function cgroupDirs(cgroupPath: string): string[] {
+  const dirs: string[] = [];
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+    const [, controllers = '', own = '/'] = line.split(':');
+    const mount =
+      controllers === ''
+        ? existsSync('/sys/fs/cgroup/unified')
+          ? '/sys/fs/cgroup/unified'
+          : '/sys/fs/cgroup'
+        : `/sys/fs/cgroup/${controllers.replace('name=', '')}`;
+    if (existsSync(mount)) dirs.push(path.join(mount, cgroupPath.startsWith('/') ? '' : own, cgroupPath));
+  }
+  return dirs;
+}
+
+/** rmdir of a cgroup directory and the cgroups below it, deepest first (cgroupfs allows only rmdir). */
+export function removeCgroupTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true }))
+    if (entry.isDirectory()) removeCgroupTree(path.join(dir, entry.name));
+  try {
+    rmdirSync(dir);
+  } catch {
+    // still busy: the test that left a process there reports it
+  }
 }

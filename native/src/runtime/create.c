@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -110,29 +109,6 @@ static int copy_file(const char *from, const char *to, lxr_error *err) {
   return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, lxr_error *err) {
-  char tmp[PATH_MAX], buf[24];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  snprintf(buf, sizeof buf, "%d", pid);
-  cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || lxr_write_all(fd, buf, strlen(buf)) < 0) return lxr_fail(err, errno, "write the pid file %s", tmp);
-  if (rename(tmp, path) < 0) return lxr_fail(err, errno, "rename the pid file to %s", path);
-  return 0;
-}
-
-static int connect_console(const char *path, lxr_error *err) {
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) return lxr_fail(err, ENAMETOOLONG, "console socket %s", path);
-  strcpy(addr.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return lxr_fail(err, errno, "socket");
-  if (LXR_RETRY(connect(fd, (struct sockaddr *)&addr, sizeof addr)) < 0) {
-    close(fd);
-    return lxr_fail(err, errno, "connect to the console socket %s", path);
-  }
-  return fd;
-}
-
 /* Waits for the init's "r", or its error message. */
 static int await_init(int sync, lxr_error *err) {
   char msg[sizeof err->msg];
@@ -177,7 +153,7 @@ int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err) {
     lxr_fail(err, errno, "create %s", path);
     goto fail;
   }
-  if (o->console_socket && (console = connect_console(o->console_socket, err)) < 0) goto fail;
+  if (o->console_socket && (console = lxr_connect_unix(o->console_socket, err)) < 0) goto fail;
   struct lxr_namespace *net = lxr_spec_namespace(&spec, CLONE_NEWNET);
   if (net && net->path) {
     /* Joined here, before the clone, so a new user namespace does not stand in the way. */
@@ -243,7 +219,7 @@ int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err) {
   strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
   snprintf(st.created, sizeof st.created, "%s.%09ldZ", day, now.tv_nsec);
   if (lxr_state_save(&st, err) < 0) goto fail;
-  if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0) goto fail;
+  if (o->pid_file && lxr_write_pid_file(o->pid_file, pid, err) < 0) goto fail;
   close(sv[0]);
   close(fifo);
   if (o->init_pid) *o->init_pid = pid;

@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "runtime.h"
@@ -121,19 +120,6 @@ static int exec_child(struct exec_child *c, lxr_error *err) {
   return lxr_finalize_and_exec(c->spec, c->p, exe, err);
 }
 
-static int connect_socket(const char *path, lxr_error *err) {
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) return lxr_fail(err, ENAMETOOLONG, "console socket %s", path);
-  strcpy(addr.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || LXR_RETRY(connect(fd, (struct sockaddr *)&addr, sizeof addr)) < 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    return lxr_fail(err, e, "connect to the console socket %s", path);
-  }
-  return fd;
-}
-
 int lxr_cmd_exec(const struct lxr_exec_opts *o, int *status, lxr_error *err) {
   struct lxr_state st;
   if (lxr_state_load(o->root, o->id, &st, err) < 0) return -1;
@@ -157,7 +143,7 @@ int lxr_cmd_exec(const struct lxr_exec_opts *o, int *status, lxr_error *err) {
   lxr_error ignored;
   cleanup_close int pidns = open_ns(st.pid, "pid", &ignored);
   if (pidns >= 0 && setns(pidns, CLONE_NEWPID) < 0) return lxr_fail(err, errno, "join the pid namespace");
-  if (p.terminal && (c.console = connect_socket(o->console_socket, err)) < 0) return -1;
+  if (p.terminal && (c.console = lxr_connect_unix(o->console_socket, err)) < 0) return -1;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return lxr_fail(err, errno, "socketpair");
   pid_t pid = fork();
@@ -181,14 +167,7 @@ int lxr_cmd_exec(const struct lxr_exec_opts *o, int *status, lxr_error *err) {
     msg[n] = '\0';
     return lxr_fail(err, 0, "%s", msg);
   }
-  if (o->pid_file) {
-    char tmp[PATH_MAX], buf[24];
-    snprintf(tmp, sizeof tmp, "%s.tmp", o->pid_file);
-    snprintf(buf, sizeof buf, "%d", pid);
-    cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || lxr_write_all(fd, buf, strlen(buf)) < 0 || rename(tmp, o->pid_file) < 0)
-      return lxr_fail(err, errno, "write the pid file %s", o->pid_file);
-  }
+  if (o->pid_file && lxr_write_pid_file(o->pid_file, pid, err) < 0) return -1;
   *status = 0;
   if (o->detach) return 0;
   int ws;

@@ -219,6 +219,10 @@ int lxr_mkdir_p(const char *path, mode_t mode, lxr_error *err);
 char *lxr_strdup(const char *s);
 void *lxr_calloc(size_t n, size_t size);
 int lxr_send_fd(int sock, int fd, const char *name, lxr_error *err);
+/* A connected unix stream socket (the console socket), close-on-exec. */
+int lxr_connect_unix(const char *path, lxr_error *err);
+/* Writes pid to path atomically (temp file + rename). */
+int lxr_write_pid_file(const char *path, pid_t pid, lxr_error *err);
 ssize_t lxr_read_all(int fd, char *buf, size_t len);
 int lxr_write_all(int fd, const void *buf, size_t len);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "runtime.h"
 
@@ -87,5 +88,28 @@ int lxr_send_fd(int sock, int fd, const char *name, lxr_error *err) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
   if (LXR_RETRY(sendmsg(sock, &msg, 0)) < 0) return lxr_fail(err, errno, "send the console to the console socket");
+  return 0;
+}
+
+int lxr_connect_unix(const char *path, lxr_error *err) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) return lxr_fail(err, ENAMETOOLONG, "console socket %s", path);
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || LXR_RETRY(connect(fd, (struct sockaddr *)&addr, sizeof addr)) < 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return lxr_fail(err, e, "connect to the console socket %s", path);
+  }
+  return fd;
+}
+
+int lxr_write_pid_file(const char *path, pid_t pid, lxr_error *err) {
+  char tmp[PATH_MAX], buf[24];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  snprintf(buf, sizeof buf, "%d", pid);
+  cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || lxr_write_all(fd, buf, strlen(buf)) < 0) return lxr_fail(err, errno, "write the pid file %s", tmp);
+  if (rename(tmp, path) < 0) return lxr_fail(err, errno, "rename the pid file to %s", path);
   return 0;
 }

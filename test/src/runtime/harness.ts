@@ -3,12 +3,19 @@
  * commands), and removes everything a test leaves behind: containers, cgroups, netns, veths, dirs.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type Bundle, type BundleOptions, createBusyboxBundle, nativeDir } from '@lxr/testkit';
+import {
+  type Bundle,
+  type BundleOptions,
+  cgroupDirs,
+  createBusyboxBundle,
+  nativeDir,
+  removeCgroupTree,
+} from '@lxr/testkit';
 
 const exec = promisify(execFile);
 
@@ -161,18 +168,7 @@ export class Sandbox {
 
   /** The host directories of a cgroup path below this process's cgroup, one per hierarchy. */
   cgroupDirs(relative: string): string[] {
-    const dirs: string[] = [];
-    for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
-      const [, controllers = '', own = '/'] = line.split(':');
-      const mount =
-        controllers === ''
-          ? existsSync('/sys/fs/cgroup/unified')
-            ? '/sys/fs/cgroup/unified'
-            : '/sys/fs/cgroup'
-          : `/sys/fs/cgroup/${controllers.replace('name=', '')}`;
-      if (existsSync(mount)) dirs.push(path.join(mount, own, relative));
-    }
-    return dirs;
+    return cgroupDirs(relative);
   }
 
   /** Runs `fn` during cleanup (netns, veths…), in reverse order of registration. */
@@ -185,18 +181,6 @@ export class Sandbox {
     for (const fn of this.cleanups) await fn().catch(() => undefined);
     for (const dir of this.cgroupDirs(this.cgroupParent).reverse()) removeCgroupTree(dir);
     await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** rmdir of a cgroup directory and the cgroups below it, deepest first (cgroupfs allows only rmdir). */
-export function removeCgroupTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir, { withFileTypes: true }))
-    if (entry.isDirectory()) removeCgroupTree(path.join(dir, entry.name));
-  try {
-    rmdirSync(dir);
-  } catch {
-    // still busy: the test that left a process there reports it
   }
 }
 
