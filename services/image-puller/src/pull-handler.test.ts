@@ -145,3 +145,16 @@ test('a container removed before its pull finished does not hold the image', asy
   await usage.use('e'.repeat(64), image.digest);
   assert.deepEqual(await new ContainerUsage(dir).users(image.digest), ['e'.repeat(64)]);
 });
+
+test('an image the event catalog cannot describe fails as invalid-image instead of poisoning the log', async () => {
+  const { store, usage, handler } = await setup(async () => ({
+    ...image,
+    runtime: { labels: { big: 'v'.repeat(70_000) } },
+  }));
+  await handler.handle(requested('n1'));
+  const last = (await store.readStream(imagePullStream(containerId))).at(-1)!;
+  assert.equal(last.type, 'ImagePullFailed');
+  assert.equal((last.data as { reason: string }).reason, 'invalid-image');
+  assert.match((last.data as { message: string }).message, /labels/);
+  assert.deepEqual([...(await usage.inUse())], []);
+});

@@ -1,6 +1,6 @@
 import { type EventStore, WrongExpectedVersionError } from '@lxr/event-store';
 import type { EventData, LxrRecordedEvent, NewEvent } from '@lxr/events';
-import { imagePullStream } from '@lxr/events';
+import { currentSchemaVersion, EventValidationError, imagePullStream, validateEventData } from '@lxr/events';
 import {
   type ImagePuller,
   messageOf,
@@ -141,7 +141,6 @@ export function createPullHandler(deps: PullHandlerDeps) {
     }
     await sending;
     const { image } = result;
-    if (job.subject.containerId) await deps.usage.use(job.subject.containerId, image.digest);
     deps.logger.info(
       {
         pullId: job.subject.pullId,
@@ -153,26 +152,39 @@ export function createPullHandler(deps: PullHandlerDeps) {
       },
       'pulled',
     );
-    await record(job, {
-      type: 'CompletePull',
-      pulled: {
-        ...job.subject,
-        reference: result.reference,
-        digest: image.digest,
-        ...(image.indexDigest ? { indexDigest: image.indexDigest } : {}),
-        configDigest: image.config.digest,
-        platform: image.platform,
-        layers: image.layers.map((l) => ({
-          digest: l.digest,
-          diffId: l.diffId,
-          size: l.size,
-          mediaType: l.mediaType,
-        })),
-        config: image.runtime as EventData<'ImagePulled'>['config'],
-        size: image.size,
-        cached: result.cached,
-      },
-    });
+    const pulled: EventData<'ImagePulled'> = {
+      ...job.subject,
+      reference: result.reference,
+      digest: image.digest,
+      ...(image.indexDigest ? { indexDigest: image.indexDigest } : {}),
+      configDigest: image.config.digest,
+      platform: image.platform,
+      layers: image.layers.map((l) => ({
+        digest: l.digest,
+        diffId: l.diffId,
+        size: l.size,
+        mediaType: l.mediaType,
+      })),
+      config: image.runtime as EventData<'ImagePulled'>['config'],
+      size: image.size,
+      cached: result.cached,
+    };
+    // The log accepts any JSON: check the image's facts against the catalog first, so consumers never
+    // dead-letter an ImagePulled (an image with, say, a 70 kB label fails here instead).
+    try {
+      validateEventData('ImagePulled', currentSchemaVersion('ImagePulled'), pulled);
+    } catch (error) {
+      await record(job, {
+        type: 'FailPull',
+        subject: job.subject,
+        reason: 'invalid-image',
+        code: error instanceof EventValidationError ? error.code : 'EVENT_MALFORMED',
+        message: `image ${image.digest} cannot be described in an ImagePulled event: ${messageOf(error)}`,
+      });
+      return;
+    }
+    if (job.subject.containerId) await deps.usage.use(job.subject.containerId, image.digest);
+    await record(job, { type: 'CompletePull', pulled });
   }
 
   return {
