@@ -358,6 +358,17 @@ int lxr_cgroup_add(struct lxr_cgroup *cg, pid_t pid, lxr_error *err) {
   return 0;
 }
 
+int lxr_cgroup_signal(struct lxr_cgroup *cg, int sig, lxr_error *err) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/cgroup.procs", cg->dir[0]);
+  FILE *f = fopen(path, "re");
+  if (!f) return lxr_fail(err, errno, "cgroup: read %s", path);
+  int pid;
+  while (fscanf(f, "%d", &pid) == 1) kill(pid, sig);
+  fclose(f);
+  return 0;
+}
+
 /* Kills what is left in one directory (exec'd processes, a fork bomb), then removes it. */
 static int remove_dir(const char *dir, lxr_error *err) {
   if (access(dir, F_OK) < 0) return 0;

@@ -59,7 +59,7 @@ int lxr_cmd_state(const char *root, const char *id, lxr_error *err) {
   return 0;
 }
 
-int lxr_cmd_kill(const char *root, const char *id, const char *signal, lxr_error *err) {
+int lxr_cmd_kill(const char *root, const char *id, const char *signal, bool all, lxr_error *err) {
   int sig = lxr_signal_from_name(signal ? signal : "TERM");
   if (sig < 0) return lxr_fail(err, 0, "unknown signal %s", signal);
   struct lxr_state st;
@@ -68,6 +68,13 @@ int lxr_cmd_kill(const char *root, const char *id, const char *signal, lxr_error
   if (pidfd < 0) return lxr_fail(err, 0, "container %s is not running", id);
   if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
     return lxr_fail(err, errno, "send signal %d to container %s", sig, id);
+  if (all) {
+    struct lxr_cgroup *cg;
+    if (lxr_cgroup_open(st.cgroup, &cg, err) < 0) return -1;
+    int r = lxr_cgroup_signal(cg, sig, err);
+    lxr_cgroup_free(cg);
+    return r;
+  }
   return 0;
 }
 

@@ -1,6 +1,7 @@
 /* lxr-runtime's command line: runc's shape, so either can run the same bundle. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <linux/close_range.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,10 +47,18 @@ static int fail_usage(const char *what) {
   return 125;
 }
 
-/* run: create, start, wait for the init (this process is its parent), delete; exits as it did. */
+static pid_t run_init = -1;
+static void forward_signal(int sig) { kill(run_init, sig); }
+
+/* run: create, start, wait for the init (this process is its parent), delete; exits as it did.
+ * Signals for the runtime go to the container, as with runc run. */
 static int run_to_end(const char *root, const char *id, pid_t init) {
   lxr_error err;
   int status = 0;
+  run_init = init;
+  static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaction(forwarded[i], &(struct sigaction){.sa_handler = forward_signal, .sa_flags = SA_RESTART}, NULL);
   if (lxr_cmd_start(root, id, &err) < 0) {
     fprintf(stderr, "lxr-runtime: %s\n", err.msg);
     status = 1;
@@ -160,9 +169,8 @@ int main(int argc, char **argv) {
       else
         return fail_usage("unknown kill option");
     }
-    (void)all; /* the init is PID 1 of its namespace: killing it ends every process in it */
     if (i >= argc || argc - i > 2) return fail_usage("kill takes ID [SIGNAL]");
-    r = lxr_cmd_kill(root, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &err);
+    r = lxr_cmd_kill(root, argv[i], i + 1 < argc ? argv[i + 1] : NULL, all, &err);
   } else if (!strcmp(cmd, "delete")) {
     bool force = false;
     for (; i < argc && argv[i][0] == '-'; i++) {

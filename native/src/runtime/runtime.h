@@ -151,6 +151,8 @@ int lxr_cgroup_create(const char *path, const struct lxr_resources *res, struct 
 /* Opens an existing cgroup for joining/removal (exec, delete). */
 int lxr_cgroup_open(const char *path, struct lxr_cgroup **out, lxr_error *err);
 int lxr_cgroup_add(struct lxr_cgroup *cg, pid_t pid, lxr_error *err);
+/* Sends sig to every process in the cgroup. */
+int lxr_cgroup_signal(struct lxr_cgroup *cg, int sig, lxr_error *err);
 /* Kills every process still in the cgroup and removes its directories. */
 int lxr_cgroup_destroy(struct lxr_cgroup *cg, lxr_error *err);
 void lxr_cgroup_free(struct lxr_cgroup *cg);
@@ -235,7 +237,8 @@ struct lxr_create_opts {
 int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err);
 int lxr_cmd_start(const char *root, const char *id, lxr_error *err);
 int lxr_cmd_state(const char *root, const char *id, lxr_error *err);
-int lxr_cmd_kill(const char *root, const char *id, const char *signal, lxr_error *err);
+/* all: every process in the container's cgroup (exec'd ones too), not only its init. */
+int lxr_cmd_kill(const char *root, const char *id, const char *signal, bool all, lxr_error *err);
 int lxr_cmd_delete(const char *root, const char *id, bool force, lxr_error *err);
 
 struct lxr_exec_opts {

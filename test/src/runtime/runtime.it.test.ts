@@ -306,6 +306,31 @@ for (const rt of runtimes()) {
       });
     });
 
+    test('kill --all signals exec’d processes too', async () => {
+      await withSandbox(async (box) => {
+        const bundle = await box.bundle({ args: ['sleep', '1000'], init: true });
+        const id = await box.start(rt, bundle);
+        const pidFile = path.join(box.dir, 'exec.pid');
+        const e = await box.runtime(
+          rt,
+          ['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '1000'],
+          undefined,
+          {
+            detached: true,
+          },
+        );
+        assert.equal(e.code, 0, e.stderr);
+        const execPid = Number(readFileSync(pidFile, 'utf8'));
+        assert.equal((await box.runtime(rt, ['kill', '--all', id, 'KILL'])).code, 0);
+        await box.waitStopped(rt, id);
+        const deadline = Date.now() + 5_000;
+        const alive = () =>
+          existsSync(`/proc/${execPid}/stat`) && !/\) Z /.test(readFileSync(`/proc/${execPid}/stat`, 'utf8'));
+        while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(!alive(), 'the exec’d sleep got the signal');
+      });
+    });
+
     test('a memory limit leads to an OOM kill, counted by the cgroup', async () => {
       await withSandbox(async (box) => {
         const limit = 32 * 1024 * 1024;
