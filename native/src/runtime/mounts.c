@@ -58,12 +58,6 @@ static int open_in_root(int root_fd, const char *path, enum create_kind create, 
   return fd;
 }
 
-int lxr_open_in_root(int root_fd, const char *path, int flags, lxr_error *err) {
-  int fd = openat2_in_root(root_fd, path, flags);
-  if (fd < 0) return lxr_fail(err, errno, "open %s", path);
-  return fd;
-}
-
 /* The host path of dest inside the root, resolved safely and checked to stay inside it. */
 static int target_path(const char *root, int root_fd, const char *dest, enum create_kind create, char *out,
                        lxr_error *err) {

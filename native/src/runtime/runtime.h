@@ -166,8 +166,6 @@ int lxr_devices_bpf_attach(const char *cgroup_dir, const struct lxr_resources *r
 
 /* In the container's fresh mount namespace: mounts, devices, pivot_root, masked/readonly paths. */
 int lxr_rootfs_setup(struct lxr_spec *spec, struct lxr_cgroup *cg, bool in_userns, lxr_error *err);
-/* Opens path inside root (the host fd of the root) without leaving it, even through symlinks. */
-int lxr_open_in_root(int root_fd, const char *path, int flags, lxr_error *err);
 
 /* ---- process security (security.c) ---- */
 
