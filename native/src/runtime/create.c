@@ -26,25 +26,11 @@ struct init_args {
   int fifo;    /* O_PATH fd of exec.fifo */
 };
 
-/* Closes every descriptor except the listed ones (sorted ascending) and 0..2. */
-static void close_except(const int *keep, size_t n) {
-  unsigned from = 3;
-  for (size_t i = 0; i < n; i++) {
-    if (keep[i] < 0 || (unsigned)keep[i] < from) continue;
-    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
-    from = (unsigned)keep[i] + 1;
-  }
-  syscall(SYS_close_range, from, ~0U, 0);
-}
-
-static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
-
 static int container_init(struct init_args *a, bool *ready, lxr_error *err) {
   struct lxr_spec *spec = a->spec;
   struct lxr_process *p = &spec->process;
   int keep[] = {a->sync, a->console, a->fifo};
-  qsort(keep, 3, sizeof *keep, cmp_int);
-  close_except(keep, 3);
+  lxr_close_except(keep, 3);
   /* Nothing that later joins the container may read this process's memory or descriptors; exec
    * makes the command dumpable again. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return lxr_fail(err, errno, "prctl(PR_SET_DUMPABLE)");

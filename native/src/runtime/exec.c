@@ -69,6 +69,7 @@ static int build_process(const struct lxr_exec_opts *o, struct lxr_spec *spec, s
   /* The container's no_new_privs holds for everything run in it. */
   p->no_new_privs = p->no_new_privs || spec->process.no_new_privs;
   if (o->tty) p->terminal = true;
+  if (o->cwd && o->cwd[0] != '/') return lxr_fail(err, 0, "--cwd %s must be an absolute path", o->cwd);
   if (o->cwd) p->cwd = (char *)o->cwd;
   for (size_t i = 0; i < o->nenv; i++) {
     if (!strchr(o->env[i], '=')) return lxr_fail(err, 0, "--env %s: expected K=V", o->env[i]);
@@ -99,6 +100,10 @@ struct exec_child {
 };
 
 static int exec_child(struct exec_child *c, lxr_error *err) {
+  /* Only what this process needs crosses into the container (CVE-2024-21626: no leaked host fds). */
+  int keep[NS_COUNT + 2] = {c->sync, c->console};
+  for (size_t i = 0; i < NS_COUNT; i++) keep[i + 2] = c->ns[i];
+  lxr_close_except(keep, NS_COUNT + 2);
   /* Not dumpable until exec: nothing in the container may open /proc/<pid>/exe or /proc/<pid>/fd. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return lxr_fail(err, errno, "prctl(PR_SET_DUMPABLE)");
   if (lxr_cgroup_add(c->cg, 0, err) < 0) return lxr_wrap(err, "join the container's cgroup");

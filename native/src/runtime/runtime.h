@@ -219,6 +219,8 @@ int lxr_mkdir_p(const char *path, mode_t mode, lxr_error *err);
 char *lxr_strdup(const char *s);
 void *lxr_calloc(size_t n, size_t size);
 int lxr_send_fd(int sock, int fd, const char *name, lxr_error *err);
+/* Closes every descriptor above 2 except the listed ones (sorted in place; -1 entries ignored). */
+void lxr_close_except(int *keep, size_t n);
 /* A connected unix stream socket (the console socket), close-on-exec. */
 int lxr_connect_unix(const char *path, lxr_error *err);
 /* Writes pid to path atomically (temp file + rename). */

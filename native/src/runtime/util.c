@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 #include "runtime.h"
@@ -112,4 +113,17 @@ int lxr_write_pid_file(const char *path, pid_t pid, lxr_error *err) {
   if (fd < 0 || lxr_write_all(fd, buf, strlen(buf)) < 0) return lxr_fail(err, errno, "write the pid file %s", tmp);
   if (rename(tmp, path) < 0) return lxr_fail(err, errno, "rename the pid file to %s", path);
   return 0;
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+void lxr_close_except(int *keep, size_t n) {
+  qsort(keep, n, sizeof *keep, cmp_int);
+  unsigned from = 3;
+  for (size_t i = 0; i < n; i++) {
+    if (keep[i] < 0 || (unsigned)keep[i] < from) continue;
+    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+    from = (unsigned)keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0);
 }
