@@ -80,6 +80,7 @@ export const networkBench: BenchSection = {
       for (let i = 0; i < 5; i++) await ready(await h.request());
       log(`sequential: ${SEQUENTIAL} containers`);
       const sequential: number[] = [];
+      const sequentialCpu = cpuMeter();
       for (let i = 0; i < SEQUENTIAL; i++) {
         const id = await h.request();
         const r = await ready(id);
@@ -90,7 +91,7 @@ export const networkBench: BenchSection = {
         result: spread(sequential),
         goal: `p50 ≤ ${READY_P50_GOAL_MS} ms`,
         met: quantile(sequential, 0.5) <= READY_P50_GOAL_MS,
-        notes: `${SEQUENTIAL} containers`,
+        notes: `${SEQUENTIAL} containers; ${sequentialCpu.stop()}`,
       });
 
       log(`burst: ${BURST} containers at once`);
