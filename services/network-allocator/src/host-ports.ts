@@ -36,11 +36,12 @@ function probe(protocol: 'tcp' | 'udp', host: string, port: number): Promise<num
  */
 export async function resolveHostPorts(bindings: readonly PortBinding[]): Promise<PublishedPort[]> {
   return Promise.all(
-    bindings.map(async (b) => {
-      const host = b.hostIp ?? '0.0.0.0';
+    bindings.map(async ({ hostIp, ...rest }) => {
+      // `0.0.0.0` is every address, as no address is: one form, so the rules and clashes agree.
+      const b: PortBinding = hostIp === undefined || hostIp === '0.0.0.0' ? rest : { ...rest, hostIp };
       try {
-        const hostPort = await probe(b.protocol, host, b.hostPort);
-        return { ...(b.hostIp === undefined ? {} : { hostIp: b.hostIp }), ...b, hostPort };
+        const hostPort = await probe(b.protocol, b.hostIp ?? '0.0.0.0', b.hostPort);
+        return { ...b, hostPort };
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         const port = describePort({ ...b, hostPort: b.hostPort });
