@@ -37,8 +37,8 @@ async function readNetworkLeases(h: NetworkHarness): Promise<{ node: string; sub
   return events.map((e) => e.data as { node: string; subnet: string });
 }
 
-async function httpGet(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3_000) });
+async function httpGet(port: number, host = '127.0.0.1'): Promise<string> {
+  const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(3_000) });
   return res.text();
 }
 
@@ -158,6 +158,9 @@ describe('network-allocator (root, real namespaces)', { skip }, () => {
         'the published port to answer on 127.0.0.1',
       );
       assert.equal(await httpGet(any.hostPort), 'hello from the container\n');
+      // A port published on every address answers on the host's other addresses too (the bridge's).
+      assert.equal(await httpGet(any.hostPort, ready.gateway), 'hello from the container\n');
+      await assert.rejects(httpGet(fixed, ready.gateway), 'a port published on 127.0.0.1 only does not');
 
       // A host port another container publishes, and one a host process holds.
       const twin = await h.request({
