@@ -11,7 +11,6 @@ import {
   makeLayer,
   pushImage,
   startRegistry,
-  type TestLayer,
   tarHostFiles,
 } from '@lxr/testkit';
 import { type BenchRow, type BenchSection, cpuMeter, formatMs, quantile } from './bench.js';
@@ -36,9 +35,9 @@ async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
 
-/** A big layer of real binaries from the host's Debian packages (gzip, as most registries serve). */
-async function hostLayer(dir: string): Promise<TestLayer> {
-  return makeLayer(await tarHostFiles(await hostFiles(dir, LAYER_BYTES)), 'gzip');
+/** The tar of a big layer of real binaries from the host's Debian packages. */
+async function hostTar(dir: string): Promise<Buffer> {
+  return tarHostFiles(await hostFiles(dir, LAYER_BYTES));
 }
 
 export const imagePullerBench: BenchSection = {
@@ -55,11 +54,14 @@ export const imagePullerBench: BenchSection = {
     const podmanRoots: string[] = [];
     try {
       log('building the image (tar + gzip of host files)');
-      const layers = [
-        await hostLayer('/usr/bin'),
-        await hostLayer('/usr/lib/x86_64-linux-gnu'),
-        await hostLayer('/usr/share'),
+      const tars = [
+        await hostTar('/usr/bin'),
+        await hostTar('/usr/lib/x86_64-linux-gnu'),
+        await hostTar('/usr/share'),
       ];
+      // gzip, as most registries serve; the same tars as zstd for a row of their own.
+      const layers = await Promise.all(tars.map((tar) => makeLayer(tar, 'gzip')));
+      const zstdLayers = await Promise.all(tars.map((tar) => makeLayer(tar, 'zstd')));
       const image = makeImage(layers);
       const extra = await layerFrom(async (d) => {
         await execFile('cp', ['-r', '/usr/share/doc', path.join(d, 'doc')]);
@@ -69,6 +71,8 @@ export const imagePullerBench: BenchSection = {
       log(`image: ${layers.map((l) => mb(l.size)).join(' + ')} = ${mb(size)} compressed`);
       await pushImage(registry.host, 'bench/big', '1', image);
       await pushImage(registry.host, 'bench/second', '1', second);
+      await pushImage(registry.host, 'bench/zstd', '1', makeImage(zstdLayers));
+      const zstdSize = zstdLayers.reduce((sum, l) => sum + l.size, 0);
       const reference = `${registry.host}/bench/big:1`;
 
       const lxr: number[] = [];
@@ -133,6 +137,15 @@ export const imagePullerBench: BenchSection = {
         downloaded = (await puller.pull(`${registry.host}/bench/second:1`)).downloadedBytes;
       });
 
+      const zstd: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        const storeDir = await tempDir('lxr-bench-store-');
+        dirs.push(storeDir);
+        const zstdPuller = new ImagePuller(new ImageStore(storeDir), new RegistryClient());
+        zstd.push(await timed(() => zstdPuller.pull(`${registry.host}/bench/zstd:1`)));
+        log(`lxr cold pull, zstd ${run + 1}: ${formatMs(zstd.at(-1)!)}`);
+      }
+
       const ratio = median(lxr) / median(podman);
       return [
         {
@@ -151,6 +164,11 @@ export const imagePullerBench: BenchSection = {
           name: 'cold pull: podman pull',
           result: formatMs(median(podman)),
           notes: `also unpacks into overlay storage; runs ${podman.map((x) => x.toFixed(0)).join(', ')} ms`,
+        },
+        {
+          name: `cold pull, the same tars as zstd (${mb(zstdSize)}): lxr`,
+          result: formatMs(median(zstd)),
+          notes: `zstd -3 layers, decompressed by the zstd command; runs ${zstd.map((x) => x.toFixed(0)).join(', ')} ms`,
         },
         {
           name: 'warm pull (present, answered from the store)',
