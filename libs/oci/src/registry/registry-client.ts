@@ -33,7 +33,7 @@ export interface RegistryClientOptions {
 }
 
 /** Where requests for a registry go: a base URL and the host whose logins apply. */
-interface Endpoint {
+export interface Endpoint {
   readonly base: URL;
   readonly host: string;
   readonly mirror: boolean;
