@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(
   nats-server postgresql postgresql-client # the event bus and the event log
   docker-registry skopeo umoci             # OCI registry for tests, image tools
-  podman zstd                              # peer to benchmark pulls against, zstd test layers
+  podman zstd openssl                      # pull benchmark peer, zstd layers, the test token server's cert
   busybox-static runc                      # test rootfs contents, reference OCI runtime
   iproute2 iptables                        # bridges, veths, netns, NAT
   build-essential pkg-config libseccomp-dev libjson-c-dev # native/ (the C runtime)
