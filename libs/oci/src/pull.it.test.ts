@@ -157,6 +157,16 @@ describe('pulling from a real registry', () => {
       platform: parsePlatform('linux/arm64'),
     });
     assert.equal(image.digest, multi.images[1]!.digest);
+    // The reference now names the arm64 image; pulling it for this (amd64) host is another image.
+    const host = await puller.pull(`${registry.host}/test/multi:1`, {
+      platform: parsePlatform('linux/amd64'),
+    });
+    assert.equal(host.image.digest, multi.images[0]!.digest);
+    const again = await puller.pull(`${registry.host}/test/multi:1`, {
+      platform: parsePlatform('linux/arm64'),
+    });
+    assert.equal(again.image.digest, multi.images[1]!.digest);
+    assert.equal(again.cached, true);
     assert.deepEqual(image.platform, { os: 'linux', architecture: 'arm64', variant: 'v8' });
     const error = await rejectsWith(
       puller.pull(`${registry.host}/test/multi:1`, { platform: parsePlatform('linux/s390x') }),

@@ -103,12 +103,11 @@ export class ImagePuller {
     return pull;
   }
 
-  /** The image a reference names in the store, if it is there for `platform`. */
-  async local(
-    ref: ImageReference,
-    platform: Platform,
-    explicitPlatform: boolean,
-  ): Promise<ImageRecord | undefined> {
+  /**
+   * The image a reference names in the store, if it is there, complete, for `platform`: after
+   * `--platform linux/arm64 busybox`, plain `busybox` on an amd64 node is not answered with it.
+   */
+  async local(ref: ImageReference, platform: Platform): Promise<ImageRecord | undefined> {
     const name = formatReference(ref);
     const digest = ref.digest ?? (await this.store.lookup(name));
     if (!digest) return undefined;
@@ -119,7 +118,7 @@ export class ImagePuller {
         (i) => i.indexDigest === ref.digest && platformMatches(platform, i.platform),
       );
     }
-    if (!image || (explicitPlatform && !platformMatches(platform, image.platform))) return undefined;
+    if (!image || !platformMatches(platform, image.platform)) return undefined;
     return (await this.#complete(image)) ? image : undefined;
   }
 
@@ -140,7 +139,7 @@ export class ImagePuller {
       });
       return { reference: name, image, cached: true, downloadedBytes: 0 };
     };
-    const known = await this.local(ref, platform, explicit);
+    const known = await this.local(ref, platform);
     if (known && (options.policy !== 'newer' || ref.digest)) {
       if (!ref.digest) await this.store.tag(name, known.digest);
       return cachedResult(known);
