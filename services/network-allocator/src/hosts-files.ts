@@ -29,13 +29,16 @@ export class HostsFiles {
     return hostsFile(hostEntry(self), others.map(hostEntry));
   }
 
-  /** Rewrites every container's file in 100 ms (once however many changes come in between). */
+  /**
+   * Rewrites every container's file within a second, once however many changes come in between:
+   * each rewrite touches every container's file, so a burst of creations must not pay it each time.
+   */
   scheduleRefresh(): void {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#refresh().catch(this.onError);
-    }, 100);
+    }, 1_000);
     this.#timer.unref();
   }
 
