@@ -1,6 +1,6 @@
 import { execFile as execFileCb } from 'node:child_process';
 import { createPrivateKey, createSign, randomUUID, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,7 @@ export interface TokenServer {
   readonly issued: () => number;
   /** Requests refused (bad login or no access). */
   readonly refused: () => number;
+  /** Stops it and removes its key and certificate. */
   close(): Promise<void>;
 }
 
@@ -187,6 +188,10 @@ export async function startTokenServer(
     auth: { realm: `${url}/token`, service, issuer, rootCertBundle: certFile },
     issued: () => issued,
     refused: () => refused,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
