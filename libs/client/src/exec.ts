@@ -36,6 +36,8 @@ export interface ExecSession {
   closeStdin(): void;
   resize(rows: number, cols: number): void;
   signal(signal: number): void;
+  /** Ends the session from this side: the process loses its stdin and keeps running. */
+  close(): void;
   /** Resolves when the process ended. */
   readonly exit: Promise<ExecExit>;
 }
@@ -93,6 +95,7 @@ export function openExec(
       send(Frame.Resize, payload);
     },
     signal: (signal) => send(Frame.Signal, Buffer.from([signal])),
+    close: () => socket.close(1000, 'closed by the client'),
     exit,
   };
   return new Promise((resolve, reject) => {

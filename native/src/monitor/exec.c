@@ -167,6 +167,7 @@ int exec_main(int argc, char **argv) {
   bool exited = false;
   int pstatus = 0;
   struct timespec deadline = {0};
+  bool first_pass = true;
   for (;;) {
     if (exited && out_fd < 0 && err_fd < 0) break;
     int timeout = -1;
@@ -181,11 +182,14 @@ int exec_main(int argc, char **argv) {
                             {.fd = out_fd, .events = POLLIN},
                             {.fd = err_fd, .events = POLLIN},
                             {.fd = in_fd, .events = POLLIN}};
-    if (poll(fds, 4, timeout) < 0) {
+    if (poll(fds, 4, first_pass ? 0 : timeout) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (fds[0].revents & POLLIN) {
+    /* The first pass runs without a signal: the process may have exited (and its SIGCHLD been
+     * read) while we waited for the runtime. */
+    if (first_pass || (fds[0].revents & POLLIN)) {
+      first_pass = false;
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) > 0) {
       }

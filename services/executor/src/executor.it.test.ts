@@ -119,6 +119,11 @@ for (const runtime of runtimes) {
       assert.equal(result.stdout, 'out\nfrom-stdin\n');
       assert.equal(result.stderr, 'err\n');
       assert.equal(result.exit.exitCode, 3);
+      // A process that exits before the session's proxy loop starts is still reaped and reported.
+      for (let i = 0; i < 20; i++) {
+        const quick = await h.exec(id, { args: ['true'], tty: false, interactive: false });
+        assert.equal(quick.exit.exitCode, 0);
+      }
       const refused = await h.exec(id, {
         args: ['true'],
         tty: false,

@@ -52,14 +52,19 @@ export const execCommand: Command = {
       stdin.on('data', (chunk: Buffer) => session.write(chunk));
       stdin.on('end', () => session.closeStdin());
     }
+    // Interrupted (SIGINT, SIGTERM): the session ends here, as docker exec's does.
+    const onAbort = () => session.close();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const exit = await session.exit;
+      if (ctx.signal.aborted) return 130;
       if (exit.error !== undefined) {
         ctx.stderr.write(`Error: ${exit.error}\n`);
         return 126;
       }
       return exit.exitCode ?? 1;
     } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
       if (raw) {
         stdin.setRawMode(false);
         stdout.off('resize', onResize);
