@@ -3,9 +3,11 @@
 // executor itself, and that removal leaves nothing behind.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nativeDir, requiresRoot, sleep, waitFor } from '@lxr/testkit';
+import { isCgroupV2 } from './runtime/cgroups.js';
 import { type ExecutorHarness, startExecutorHarness } from './testing/harness.js';
 
 const skip = requiresRoot();
@@ -92,6 +94,35 @@ for (const runtime of runtimes) {
       });
       assert.equal(exited.oomKilled, true);
       assert.equal(exited.code, 137);
+    });
+
+    test('cgroup v1: the limits land in the memory, cpu and pids hierarchies', {
+      skip: isCgroupV2() && 'this host is cgroup v2',
+    }, async () => {
+      const id = await h.create({
+        command: ['sleep', '1000'],
+        resources: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pidsLimit: 50 },
+      });
+      await h.waitForEvent(id, 'ContainerStarted');
+      const read = (file: string) => readFile(`/sys/fs/cgroup/${file}`, 'utf8').then((t) => t.trim());
+      assert.equal(await read(`memory/lxr/${id}/memory.limit_in_bytes`), String(64 * 1024 * 1024));
+      assert.equal(await read(`cpu/lxr/${id}/cpu.cfs_quota_us`), '50000');
+      assert.equal(await read(`pids/lxr/${id}/pids.max`), '50');
+    });
+
+    test('cgroup v2: the limits land in the unified hierarchy', {
+      skip: !isCgroupV2() && 'cgroup v2 controllers are not available here (a cgroup v1 host)',
+    }, async () => {
+      const id = await h.create({
+        command: ['sleep', '1000'],
+        resources: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5, pidsLimit: 50 },
+      });
+      await h.waitForEvent(id, 'ContainerStarted');
+      const read = (file: string) =>
+        readFile(`/sys/fs/cgroup/lxr/${id}/${file}`, 'utf8').then((t) => t.trim());
+      assert.equal(await read('memory.max'), String(64 * 1024 * 1024));
+      assert.equal(await read('cpu.max'), '50000 100000');
+      assert.equal(await read('pids.max'), '50');
     });
 
     test('a fork bomb stops at the pids limit', async () => {
