@@ -306,7 +306,7 @@ export const executorBench: BenchSection = {
       });
       for (;;) {
         const running = (await client.containers.list()).filter((c) => c.state === 'running').length;
-        if (running >= IDLE + 1) break;
+        if (running >= IDLE) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const allUp = ms(started);

@@ -153,28 +153,8 @@ static pid_t create_container(int sfd, int in, int out, int err, int errpipe) {
   pid_t runtime = spawn_with_stdio(argv, in, out, err);
   if (runtime < 0) fail_errno("fork the runtime");
 
-  int status = -1;
-  bool runtime_done = false;
-  while (!runtime_done || (opts.tty && sink.console_fd < 0)) {
-    struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = console_listen, .events = POLLIN}};
-    int n = poll(fds, opts.tty && sink.console_fd < 0 ? 2 : 1, -1);
-    if (n < 0 && errno != EINTR) fail_errno("poll");
-    if (fds[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) > 0) {
-      }
-      if (waitpid(runtime, &status, WNOHANG) == runtime) runtime_done = true;
-      if (runtime_done && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) break;
-    }
-    if (opts.tty && sink.console_fd < 0 && (fds[1].revents & POLLIN)) {
-      int conn = accept4(console_listen, NULL, NULL, SOCK_CLOEXEC);
-      if (conn >= 0) {
-        sink.console_fd = recv_fd(conn);
-        close(conn);
-        if (sink.console_fd < 0) fail_errno("receive the pty master");
-      }
-    }
-  }
+  int status = wait_runtime(sfd, runtime, console_listen, &sink.console_fd);
+  if (status < 0) fail_errno(errno == ENOTCONN ? "the runtime sent no pty master" : "wait for the runtime");
   if (console_listen >= 0) {
     close(console_listen);
     unlink(console_path);
@@ -269,9 +249,7 @@ int container_main(int argc, char **argv) {
     if (exited) {
       /* Output still in flight after the exit is drained for a short while, then dropped: a
        * process that escaped the pid namespace could hold the pipe open forever. */
-      struct timespec now;
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      long left = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+      long left = ms_until(&deadline);
       if (left <= 0) break;
       timeout = (int)left;
     }
@@ -298,9 +276,7 @@ int container_main(int argc, char **argv) {
           exited = true;
           status = st;
           oom_after = read_oom_kills(opts.cgroup);
-          clock_gettime(CLOCK_MONOTONIC, &deadline);
-          deadline.tv_nsec += 300 * 1000000L;
-          if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+          deadline_after(&deadline, 300);
         }
       }
     }

@@ -108,26 +108,9 @@ int exec_main(int argc, char **argv) {
   close(rt_err[1]);
 
   struct frame_sink sink = {.stdin_fd = tty ? -1 : in[1], .console_fd = -1};
-  int status = 0;
-  bool rt_done = false;
-  while (!rt_done || (tty && sink.console_fd < 0)) {
-    struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = console_listen, .events = POLLIN}};
-    if (poll(fds, tty && sink.console_fd < 0 ? 2 : 1, -1) < 0 && errno != EINTR) break;
-    if (fds[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) > 0) {
-      }
-      if (waitpid(rt, &status, WNOHANG) == rt) rt_done = true;
-      if (rt_done && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) break;
-    }
-    if (tty && sink.console_fd < 0 && (fds[1].revents & POLLIN)) {
-      int conn = accept4(console_listen, NULL, NULL, SOCK_CLOEXEC);
-      if (conn >= 0) {
-        sink.console_fd = recv_fd(conn);
-        close(conn);
-        if (sink.console_fd < 0) return exec_fail("receive the pty master", strerror(errno));
-      }
-    }
+  int status = wait_runtime(sfd, rt, console_listen, &sink.console_fd);
+  if (status < 0) {
+    return exec_fail(errno == ENOTCONN ? "the runtime sent no pty master" : "wait for the runtime", strerror(errno));
   }
   if (console_listen >= 0) close(console_listen);
   char errors[4096];
@@ -172,9 +155,7 @@ int exec_main(int argc, char **argv) {
     if (exited && out_fd < 0 && err_fd < 0) break;
     int timeout = -1;
     if (exited) {
-      struct timespec now;
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      long left = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+      long left = ms_until(&deadline);
       if (left <= 0) break;
       timeout = (int)left;
     }
@@ -199,9 +180,7 @@ int exec_main(int argc, char **argv) {
         if (reaped == pid && !exited) {
           exited = true;
           pstatus = st;
-          clock_gettime(CLOCK_MONOTONIC, &deadline);
-          deadline.tv_nsec += 200 * 1000000L;
-          if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+          deadline_after(&deadline, 200);
         }
       }
     }

@@ -2,11 +2,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -350,4 +352,53 @@ size_t drain_fd(int fd, char *buf, size_t size) {
   }
   buf[got] = '\0';
   return got;
+}
+
+int wait_runtime(int sfd, pid_t runtime, int console_listen, int *console) {
+  int status = 0;
+  bool done = false;
+  *console = -1;
+  for (;;) {
+    bool want_console = console_listen >= 0 && *console < 0;
+    bool failed = done && (!WIFEXITED(status) || WEXITSTATUS(status) != 0);
+    if (done && (!want_console || failed)) return status;
+    struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = console_listen, .events = POLLIN}};
+    /* Once the runtime has exited the master is sent already, or never will be. */
+    int n = poll(fds, want_console ? 2 : 1, done ? 0 : -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (done && n == 0) {
+      errno = ENOTCONN;
+      return -1;
+    }
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+      if (waitpid(runtime, &status, WNOHANG) == runtime) done = true;
+    }
+    if (want_console && (fds[1].revents & POLLIN)) {
+      int conn = accept4(console_listen, NULL, NULL, SOCK_CLOEXEC);
+      if (conn >= 0) {
+        *console = recv_fd(conn);
+        close(conn);
+        if (*console < 0) return -1;
+      }
+    }
+  }
+}
+
+void deadline_after(struct timespec *deadline, long ms) {
+  clock_gettime(CLOCK_MONOTONIC, deadline);
+  deadline->tv_sec += ms / 1000;
+  deadline->tv_nsec += (ms % 1000) * 1000000L;
+  if (deadline->tv_nsec >= 1000000000L) deadline->tv_sec++, deadline->tv_nsec -= 1000000000L;
+}
+
+long ms_until(const struct timespec *deadline) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Frame types of the attach socket and of exec mode's stdin/stdout (see native-contract). */
 enum {
@@ -87,6 +88,15 @@ long read_oom_kills(const char *cgroup_dir);
 
 /* Reads whatever is available in a non-blocking fd into buf; returns the length. */
 size_t drain_fd(int fd, char *buf, size_t size);
+
+/* Waits for the runtime to exit while accepting, when console_listen >= 0, the pty master it sends
+ * there (into *console). Returns the runtime's wait status, or -1 with errno (ENOTCONN: the runtime
+ * succeeded but sent no master). The SIGCHLDs read here are gone: reap other children after. */
+int wait_runtime(int sfd, pid_t runtime, int console_listen, int *console);
+
+/* A CLOCK_MONOTONIC deadline `ms` from now, and the milliseconds left until one (<= 0: passed). */
+void deadline_after(struct timespec *deadline, long ms);
+long ms_until(const struct timespec *deadline);
 
 int container_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
