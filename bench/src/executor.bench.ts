@@ -73,7 +73,7 @@ export const executorBench: BenchSection = {
     `A busybox image (every applet) from a registry on loopback for lxr, the same tree \`podman import\`ed; ` +
     `${RUNS} runs each, one at a time; podman with --network none (lxr gives each container its own netns and ` +
     'veth). The rootfs-builder (issue 4) is not written yet: a stand-in mounts an overlay over the tree on ' +
-    'ImagePulled, as it will. CLI rows include starting the CLI (Node.js, ~60 ms); API rows are one client in ' +
+    'ImagePulled, as it will. CLI rows include starting the CLI (Node.js and its modules, ~350 ms here); API rows are one client in ' +
     'this process.',
   async run(log) {
     const rows: BenchRow[] = [];
