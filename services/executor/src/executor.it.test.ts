@@ -82,6 +82,13 @@ for (const runtime of runtimes) {
       assert.match(output, /^0 1 2 3 $/m);
     });
 
+    test('a failed pull fails the container with its code, at once', async () => {
+      const id = await h.create({ command: ['true'], pullFails: 'OCI_MANIFEST_UNKNOWN' });
+      const failed = await h.waitForEvent(id, 'ContainerFailed');
+      assert.equal(failed.code, 'OCI_MANIFEST_UNKNOWN');
+      assert.match(failed.message, /could not be pulled: manifest unknown/);
+    });
+
     test('a workdir of /proc/self/fd/N is refused', async () => {
       const id = await h.create({ command: ['true'], workingDir: '/proc/self/fd/7' });
       const failed = await h.waitForEvent(id, 'ContainerFailed');

@@ -42,6 +42,13 @@ const LIFE_TYPES = new Set<string>([
   'ContainerRestartRequested',
 ]);
 
+/** An input that can no longer come: its service recorded a failure. */
+export interface UpstreamFailure {
+  readonly failed: true;
+  readonly code: string;
+  readonly message: string;
+}
+
 /** What a start needs besides the request: the root filesystem, the network and the image's config. */
 export interface Readiness {
   readonly rootfsPath: string;
@@ -96,7 +103,12 @@ export class Executor {
       case 'RootfsPrepared':
         if (event.data.node === this.#deps.node) await this.reconcile(event.data.containerId);
         return;
+      case 'NetworkFailed':
+      case 'RootfsFailed':
+        if (event.data.node === this.#deps.node) await this.reconcile(event.data.containerId);
+        return;
       case 'ImagePulled':
+      case 'ImagePullFailed':
         if (event.data.node === this.#deps.node && event.data.containerId) {
           await this.reconcile(event.data.containerId);
         }
@@ -170,13 +182,35 @@ export class Executor {
     return life;
   }
 
-  async readiness(id: string): Promise<Readiness | undefined> {
+  /**
+   * The inputs of a start, once all are there; the failure of one that will never come (the pull,
+   * the network or the root filesystem failed); undefined while one is still on its way.
+   */
+  async readiness(id: string): Promise<Readiness | UpstreamFailure | undefined> {
     const { store } = this.#deps;
     const [network, rootfs, image] = await Promise.all([
       store.readStream(networkStream(id)),
       store.readStream(rootfsStream(id)),
       store.readStream(imagePullStream(id)),
     ]);
+    const failure = (
+      event: RecordedEvent | undefined,
+      type: string,
+      what: string,
+    ): UpstreamFailure | undefined => {
+      if (event?.type !== type) return undefined;
+      const data = event.data as { code: string; message: string };
+      return {
+        failed: true,
+        code: /^[A-Z][A-Z0-9_]{2,63}$/.test(data.code) ? data.code : 'UPSTREAM_FAILED',
+        message: `${what}: ${data.message}`,
+      };
+    };
+    const failed =
+      failure(image.at(-1), 'ImagePullFailed', 'the image could not be pulled') ??
+      failure(network.at(-1), 'NetworkFailed', 'the network could not be set up') ??
+      failure(rootfs.at(-1), 'RootfsFailed', 'the root filesystem could not be prepared');
+    if (failed) return failed;
     const ready = last(network, 'NetworkReady');
     const networkEnd = network.at(-1);
     if (!ready || networkEnd?.type === 'NetworkReleased' || networkEnd?.type === 'NetworkFailed')
@@ -251,7 +285,11 @@ export class Executor {
         return 'continue';
       case 'record-start': {
         const ready = await this.readiness(id);
-        await this.#append(id, life, this.#started(id, action.attempt, action.pid, ready));
+        await this.#append(
+          id,
+          life,
+          this.#started(id, action.attempt, action.pid, ready && !('failed' in ready) ? ready : undefined),
+        );
         return 'continue';
       }
       case 'stop':
@@ -272,6 +310,10 @@ export class Executor {
   async #start(id: string, life: Life, attempt: number): Promise<'continue' | 'done'> {
     const ready = await this.readiness(id);
     if (!ready) return 'done';
+    if ('failed' in ready) {
+      await this.#fail(id, life, ready.code, ready.message);
+      return 'continue';
+    }
     const now = this.#deps.now?.() ?? new Date();
     if (life.exited && life.policyRestarts > 0) {
       const due = Date.parse(life.exited.finishedAt) + restartDelayMs(life.policyRestarts);

@@ -55,6 +55,8 @@ export interface ContainerOptions {
   readonly autoRemove?: boolean;
   readonly restartPolicy?: EventData<'ContainerRequested'>['restartPolicy'];
   readonly resources?: EventData<'ContainerRequested'>['resources'];
+  /** The image-puller fails instead (ImagePullFailed with this code). */
+  readonly pullFails?: string;
 }
 
 /** The outcome of an exec: output kept apart, the exit JSON. */
@@ -271,6 +273,22 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
         ]);
         const digest = `sha256:${'a'.repeat(64)}`;
         const append = (stream: string, event: NewEvent) => store.append(stream, 'any', [event]);
+        if (o.pullFails) {
+          await append(imagePullStream(id), {
+            type: 'ImagePullFailed',
+            correlationId: id,
+            data: {
+              pullId: id,
+              reference: 'docker.io/library/busybox:latest',
+              node,
+              containerId: id,
+              reason: 'not-found',
+              code: o.pullFails,
+              message: 'manifest unknown',
+            },
+          });
+          return id;
+        }
         await append(imagePullStream(id), {
           type: 'ImagePulled',
           correlationId: id,
