@@ -123,14 +123,14 @@ export const lifecycleEventSchemas = {
 // Logs out: 1 a chunk of json-file lines; 3 the end (JSON `{}`).
 
 /** The requests a node's executor answers. */
-export type ExecutorVerb = 'exec' | 'logs' | 'stats';
+export type ExecutorVerb = 'exec' | 'logs' | 'stats' | 'attach';
 
 /** The request subject of one node's executor: `lxr.executor.<node>.<verb>`. */
 export const executorSubject = (node: string, verb: ExecutorVerb): string => `lxr.executor.${node}.${verb}`;
 /** One session's stream: `lxr.executor.<node>.<verb>.<session>.<direction>`. */
 export const executorStreamSubject = (
   node: string,
-  verb: 'exec' | 'logs',
+  verb: 'exec' | 'logs' | 'attach',
   session: string,
   direction: 'in' | 'out',
 ): string => `lxr.executor.${node}.${verb}.${session}.${direction}`;
@@ -180,6 +180,19 @@ export const LogsRequest = Type.Object(
   { additionalProperties: false },
 );
 export type LogsRequest = Static<typeof LogsRequest>;
+
+/** Attaches to the main process's stdio or terminal (the monitor's attach socket), from now on. */
+export const AttachRequest = Type.Object(
+  {
+    session: SessionId,
+    containerId: ContainerId,
+    /** The terminal's size, set on attaching (a resize also makes a shell redraw its prompt). */
+    rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    cols: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  },
+  { additionalProperties: false },
+);
+export type AttachRequest = Static<typeof AttachRequest>;
 
 export const StatsRequest = Type.Object({ containerId: ContainerId }, { additionalProperties: false });
 export type StatsRequest = Static<typeof StatsRequest>;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { executorStreamSubject, executorSubject, SessionFrame } from '@lxr/events';
 import { nativeDir, requiresRoot, sleep, waitFor } from '@lxr/testkit';
 import { isCgroupV2 } from './runtime/cgroups.js';
 import { type ExecutorHarness, startExecutorHarness } from './testing/harness.js';
@@ -191,6 +192,35 @@ for (const runtime of runtimes) {
         { after: /ready/, data: '\x03' },
       );
       assert.equal(interrupted.exit.exitCode, 130);
+    });
+
+    test('attach to a -it container: type into its terminal, see the output and its exit', async () => {
+      const id = await h.create({ command: ['sh'], tty: true, openStdin: true });
+      await h.waitForEvent(id, 'ContainerStarted');
+      const session = 'attach' + id.slice(0, 12);
+      const { bus, node } = h;
+      const out = bus.connection.subscribe(executorStreamSubject(node, 'attach', session, 'out'));
+      let output = '';
+      let exit: { exitCode?: number } | undefined;
+      const done = (async () => {
+        for await (const msg of out) {
+          if (msg.data[0] === SessionFrame.Exit) {
+            exit = JSON.parse(Buffer.from(msg.data.subarray(1)).toString()) as { exitCode?: number };
+            out.unsubscribe();
+          } else output += Buffer.from(msg.data.subarray(1)).toString();
+        }
+      })();
+      await bus.request(executorSubject(node, 'attach'), { session, containerId: id, rows: 30, cols: 90 });
+      const input = executorStreamSubject(node, 'attach', session, 'in');
+      bus.connection.publish(
+        input,
+        Buffer.from([SessionFrame.Stdin, ...Buffer.from('stty size; echo the-$((40+2)); exit 3\n')]),
+      );
+      await done;
+      assert.match(output, /30 90/);
+      assert.match(output, /the-42/);
+      assert.equal(exit?.exitCode, 3);
+      assert.equal((await h.waitForEvent(id, 'ContainerExited')).code, 3);
     });
 
     test('stop: SIGTERM, then SIGKILL after the timeout', async () => {

@@ -1,5 +1,6 @@
 import type { EventBus, Subscription } from '@lxr/bus';
 import {
+  AttachRequest,
   type ExecRequest,
   ExecRequest as ExecRequestSchema,
   executorSubject,
@@ -13,6 +14,7 @@ import type { NatsConnection } from 'nats';
 import { ExecutorError, ExecutorErrorCode } from '../errors.js';
 import { cgroupStats } from '../runtime/cgroups.js';
 import type { NodeRuntime } from '../runtime/node-runtime.js';
+import { startAttachSession } from './attach-session.js';
 import { startExecSession } from './exec-session.js';
 import { startLogsSession } from './logs-session.js';
 
@@ -43,6 +45,7 @@ export function startResponders(deps: RespondersDeps): Subscription[] {
   const exec = validator(ExecRequestSchema, 'exec');
   const logs = validator(LogsRequest, 'logs');
   const stats = validator(StatsRequest, 'stats');
+  const attach = validator(AttachRequest, 'attach');
   return [
     bus.reply(executorSubject(node, 'exec'), async (payload) => {
       const request: ExecRequest = exec(payload);
@@ -52,6 +55,11 @@ export function startResponders(deps: RespondersDeps): Subscription[] {
     bus.reply(executorSubject(node, 'logs'), async (payload) => {
       const request = logs(payload);
       await startLogsSession(request, deps);
+      return { session: request.session };
+    }),
+    bus.reply(executorSubject(node, 'attach'), async (payload) => {
+      const request = attach(payload);
+      await startAttachSession(request, deps);
       return { session: request.session };
     }),
     bus.reply(executorSubject(node, 'stats'), async (payload) => {
