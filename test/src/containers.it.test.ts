@@ -2,6 +2,7 @@
 // registry on loopback), network-allocator and executor — with a stand-in for the rootfs-builder
 // (issue 4) that mounts the test image's tree. run, exec, logs, stats, stop/start/restart/kill, rm.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,23 @@ describe('containers end to end', { skip, timeout: 300_000 }, () => {
     assert.equal(run.stdout, 'out\n');
     assert.equal(run.stderr, 'err\n');
     assert.equal(await psLine('once'), undefined);
+  });
+
+  it('lxr run -i attaches stdin to the main process', async () => {
+    const cli = path.resolve(import.meta.dirname, '../../libs/cli/dist/main.js');
+    const child = spawn(
+      process.execPath,
+      [cli, 'run', '--rm', '-i', image, 'sh', '-c', 'read line; echo got-$line; exit 4'],
+      { env: suite.env, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    child.stdin?.end('hello\n');
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(stdout, 'got-hello\n');
+    assert.equal(code, 4);
   });
 
   it('lxr run -d, then ps, exec (with exit status), logs and stats', async () => {

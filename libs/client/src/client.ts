@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@lxr/events';
 import { ApiError, ApiUnreachableError, ClientError, ClientErrorCode } from './errors.js';
-import { type ExecOptions, type ExecSession, openExec } from './exec.js';
+import { type ExecOptions, type ExecSession, openAttach, openExec } from './exec.js';
 import {
   type NodeImage,
   type NodeImagePrune,
@@ -101,6 +101,8 @@ export interface LxrClient {
     logs(ref: string, options?: LogsOptions): AsyncGenerator<LogEntry>;
     /** `GET /v1/containers/{ref}/exec` (a WebSocket): a process in the running container. */
     exec(ref: string, options: ExecOptions): Promise<ExecSession>;
+    /** `GET /v1/containers/{ref}/attach` (a WebSocket): the main process's stdio or terminal. */
+    attach(ref: string, size?: { readonly rows?: number; readonly cols?: number }): Promise<ExecSession>;
   };
   readonly events: {
     /**
@@ -330,6 +332,7 @@ export function createClient(options: ClientOptions): LxrClient {
         }
       },
       exec: (ref, execOptions) => openExec(base, options.token, ref, execOptions),
+      attach: (ref, size) => openAttach(base, options.token, ref, size),
     },
     events: { stream },
     nodes: { list: ({ signal } = {}) => json('GET', '/v1/nodes', { signal }) },

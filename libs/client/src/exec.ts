@@ -58,7 +58,25 @@ export function openExec(
   for (const e of options.env ?? []) query.append('env', e);
   if (options.rows) query.set('rows', String(options.rows));
   if (options.cols) query.set('cols', String(options.cols));
-  const url = `${base.replace(/^http/, 'ws')}/v1/containers/${encodeURIComponent(ref)}/exec?${query}`;
+  return openSession(base, token, `/v1/containers/${encodeURIComponent(ref)}/exec?${query}`);
+}
+
+/** Opens `GET /v1/containers/{ref}/attach` as a WebSocket: the main process's stdio from now on. */
+export function openAttach(
+  base: string,
+  token: string | undefined,
+  ref: string,
+  size: { readonly rows?: number; readonly cols?: number } = {},
+): Promise<ExecSession> {
+  const query = new URLSearchParams();
+  if (size.rows) query.set('rows', String(size.rows));
+  if (size.cols) query.set('cols', String(size.cols));
+  return openSession(base, token, `/v1/containers/${encodeURIComponent(ref)}/attach?${query}`);
+}
+
+/** A session WebSocket (exec or attach): frames both ways, the exit frame last. */
+function openSession(base: string, token: string | undefined, path: string): Promise<ExecSession> {
+  const url = `${base.replace(/^http/, 'ws')}${path}`;
   const socket = new WebSocket(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const listeners: ((stream: 'stdout' | 'stderr', data: Buffer) => void)[] = [];
   const early: [stream: 'stdout' | 'stderr', data: Buffer][] = [];

@@ -1,5 +1,6 @@
 import { booleanFlag, listFlag, stringFlag } from '../argv.js';
 import type { Command } from './command.js';
+import { connectTerminal, terminalSize } from './session-io.js';
 
 /** `lxr exec`. */
 export const execCommand: Command = {
@@ -27,10 +28,9 @@ export const execCommand: Command = {
     const tty = booleanFlag(args, 'tty');
     const interactive = booleanFlag(args, 'interactive');
     const client = await ctx.client();
-    const stdin = process.stdin;
-    const stdout = process.stdout;
     const user = stringFlag(args, 'user');
     const workingDir = stringFlag(args, 'workdir');
+    const size = tty ? terminalSize() : undefined;
     const session = await client.containers.exec(ref, {
       cmd,
       tty,
@@ -38,39 +38,14 @@ export const execCommand: Command = {
       env: listFlag(args, 'env'),
       ...(user ? { user } : {}),
       ...(workingDir ? { workingDir } : {}),
-      ...(tty && stdout.isTTY ? { rows: stdout.rows, cols: stdout.columns } : {}),
+      ...size,
     });
-    session.onOutput((stream, data) => (stream === 'stderr' ? process.stderr : stdout).write(data));
-    const raw = tty && interactive && stdin.isTTY;
-    const onResize = () => session.resize(stdout.rows, stdout.columns);
-    if (raw) {
-      // Keys (Ctrl-C included) go to the container's terminal, not to this process.
-      stdin.setRawMode(true);
-      stdout.on('resize', onResize);
+    const exit = await connectTerminal(ctx, session, { tty, interactive });
+    if (exit === undefined) return 130;
+    if (exit.error !== undefined) {
+      ctx.stderr.write(`Error: ${exit.error}\n`);
+      return 126;
     }
-    if (interactive) {
-      stdin.on('data', (chunk: Buffer) => session.write(chunk));
-      stdin.on('end', () => session.closeStdin());
-    }
-    // Interrupted (SIGINT, SIGTERM): the session ends here, as docker exec's does.
-    const onAbort = () => session.close();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const exit = await session.exit;
-      if (ctx.signal.aborted) return 130;
-      if (exit.error !== undefined) {
-        ctx.stderr.write(`Error: ${exit.error}\n`);
-        return 126;
-      }
-      return exit.exitCode ?? 1;
-    } finally {
-      ctx.signal.removeEventListener('abort', onAbort);
-      if (raw) {
-        stdin.setRawMode(false);
-        stdout.off('resize', onResize);
-      }
-      stdin.pause();
-      stdin.destroy();
-    }
+    return exit.exitCode ?? 1;
   },
 };

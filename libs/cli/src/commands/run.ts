@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { booleanFlag } from '../argv.js';
-import { CliError, ExitCode, UsageError } from '../errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import type { Command } from './command.js';
 import { containerOptionFlags, containerRequest } from './container-options.js';
 import { waitForContainer, waitForStart, writeLog } from './container-wait.js';
+import { connectTerminal, terminalSize } from './session-io.js';
 
 /** docker's exit status when the container could not be run at all. */
 const RUN_FAILED = 125;
@@ -27,11 +28,6 @@ export const runCommand: Command = {
     const detach = booleanFlag(args, 'detach');
     const autoRemove = booleanFlag(args, 'rm');
     const request = containerRequest(args, ctx.env, { ide: false });
-    if (request.tty && !detach) {
-      throw new UsageError(
-        'lxr run -t needs an attached terminal, which lxr does not have yet: use `lxr run -d -t …` then `lxr exec -it NAME sh`',
-      );
-    }
     const client = await ctx.client();
     // Detached, the executor removes it on exit; attached, this command does once it has the output
     // and the status (the executor would race the log reader otherwise).
@@ -51,8 +47,19 @@ export const runCommand: Command = {
       ctx.stdout.write(`${container.id}\n`);
       return ExitCode.Ok;
     }
-    for await (const entry of client.containers.logs(container.id, { follow: true, signal: ctx.signal })) {
-      writeLog(entry, ctx);
+    if (request.tty || request.openStdin) {
+      // -it: this terminal (or stdin) goes to the main process; what it wrote before the attach is in
+      // the log, and the resize on attaching makes a shell redraw its prompt.
+      const session = await client.containers.attach(container.id, terminalSize());
+      const exit = await connectTerminal(ctx, session, {
+        tty: request.tty ?? false,
+        interactive: request.openStdin ?? false,
+      });
+      if (exit === undefined) return 130;
+    } else {
+      for await (const entry of client.containers.logs(container.id, { follow: true, signal: ctx.signal })) {
+        writeLog(entry, ctx);
+      }
     }
     const ended = await waitForContainer(
       client,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import websocket from '@fastify/websocket';
+import websocket, { type WebSocket } from '@fastify/websocket';
 import type { EventStore } from '@lxr/event-store';
 import {
   type ContainerStats,
@@ -233,6 +233,64 @@ export const lifecycleRoutes: FastifyPluginAsyncTypebox<LifecycleRoutesOptions> 
     },
   );
 
+  // Refusals (unknown container, not running) are plain HTTP problems, before the upgrade.
+  const runningContainer = async (request: { params: unknown }) => {
+    const { ref } = request.params as { ref: string };
+    const container = await resolveContainer(readModel, ref);
+    if (container.state !== 'running') {
+      throw new GatewayError(ErrorCode.ContainerNotRunning, `container ${container.name} is not running`);
+    }
+    link();
+    (request as unknown as { container: typeof container }).container = container;
+  };
+  const containerOf = (request: unknown) =>
+    (request as { container: { id: string; node: string } }).container;
+
+  /**
+   * Relays one session between the WebSocket and the executor's subjects: frames out as binary
+   * messages until the exit frame, then a close; messages in as frames.
+   */
+  const relay = (
+    socket: WebSocket,
+    node: string,
+    verb: 'exec' | 'attach',
+    payload: Record<string, unknown>,
+  ) => {
+    const executorLink = link();
+    const session = sessionId();
+    const input = executorStreamSubject(node, verb, session, 'in');
+    let ended = false;
+    const end = (exit: Uint8Array) => {
+      if (ended) return;
+      ended = true;
+      unsubscribe();
+      socket.send(exit, { binary: true }, () => socket.close(1000, 'exited'));
+    };
+    const unsubscribe = executorLink.subscribe(executorStreamSubject(node, verb, session, 'out'), (data) => {
+      if (data[0] === SessionFrame.Exit) end(data);
+      else socket.send(data, { binary: true });
+    });
+    socket.on('message', (data: Buffer) => {
+      if (!ended && data.length > 0) executorLink.publish(input, data);
+    });
+    socket.on('close', () => {
+      // An exec whose client went away loses its stdin (a shell then exits), as with docker; a
+      // detached attach leaves the container as it is.
+      if (!ended && verb === 'exec') executorLink.publish(input, new Uint8Array([SessionFrame.CloseStdin]));
+      ended = true;
+      unsubscribe();
+    });
+    executorLink.request(node, verb, { session, ...payload }).catch((error: Error & { code?: string }) => {
+      const body = JSON.stringify({ error: error.message, code: error.code });
+      end(Buffer.concat([Buffer.from([SessionFrame.Exit]), Buffer.from(body)]));
+    });
+  };
+
+  const FRAMES =
+    'Binary messages, byte 0 the type: client → server 0 stdin, 1 resize (u16 rows, u16 cols, big-endian), ' +
+    '2 close stdin, 4 signal (u8, exec only); server → client 1 stdout, 2 stderr (without a tty), 3 exit ' +
+    '(JSON `{"exitCode","signal"}` or `{"error"}`), then the server closes.';
+
   app.get(
     '/containers/:ref/exec',
     {
@@ -240,71 +298,55 @@ export const lifecycleRoutes: FastifyPluginAsyncTypebox<LifecycleRoutesOptions> 
       schema: {
         operationId: 'execContainer',
         summary: 'Run a command in a running container (docker exec), over a WebSocket',
-        description:
-          'Binary messages, byte 0 the type: client → server 0 stdin, 1 resize (u16 rows, u16 cols, big-endian), ' +
-          '2 close stdin, 4 signal (u8); server → client 1 stdout, 2 stderr (without a tty), 3 exit ' +
-          '(JSON `{"exitCode","signal"}` or `{"error"}`), then the server closes.',
+        description: FRAMES,
         tags: ['containers'],
         params: ContainerRef,
         querystring: ExecQuery,
       },
-      // Refusals (unknown container, not running) are plain HTTP problems, before the upgrade.
-      preValidation: async (request) => {
-        const { ref } = request.params as { ref: string };
-        const container = await resolveContainer(readModel, ref);
-        if (container.state !== 'running') {
-          throw new GatewayError(ErrorCode.ContainerNotRunning, `container ${container.name} is not running`);
-        }
-        link();
-        (request as unknown as { container: typeof container }).container = container;
-      },
+      preValidation: runningContainer,
     },
     (socket, request) => {
-      const container = (request as unknown as { container: { id: string; node: string } }).container;
+      const container = containerOf(request);
       const query = request.query;
-      const executorLink = link();
-      const session = sessionId();
-      const input = executorStreamSubject(container.node, 'exec', session, 'in');
-      let ended = false;
-      const end = (exit: Uint8Array) => {
-        if (ended) return;
-        ended = true;
-        unsubscribe();
-        socket.send(exit, { binary: true }, () => socket.close(1000, 'exited'));
-      };
-      const unsubscribe = executorLink.subscribe(
-        executorStreamSubject(container.node, 'exec', session, 'out'),
-        (data) => {
-          if (data[0] === SessionFrame.Exit) end(data);
-          else socket.send(data, { binary: true });
-        },
-      );
-      socket.on('message', (data: Buffer) => {
-        if (!ended && data.length > 0) executorLink.publish(input, data);
+      relay(socket, container.node, 'exec', {
+        containerId: container.id,
+        args: list(query.cmd),
+        tty: query.tty ?? false,
+        interactive: query.interactive ?? false,
+        ...(query.user ? { user: query.user } : {}),
+        ...(query.workdir ? { workingDir: query.workdir } : {}),
+        ...(query.env ? { env: list(query.env) } : {}),
+        ...(query.rows ? { rows: query.rows } : {}),
+        ...(query.cols ? { cols: query.cols } : {}),
       });
-      socket.on('close', () => {
-        // The client went away: the process loses its stdin (a shell then exits), as with docker.
-        if (!ended) executorLink.publish(input, new Uint8Array([SessionFrame.CloseStdin]));
-        ended = true;
-        unsubscribe();
+    },
+  );
+
+  app.get(
+    '/containers/:ref/attach',
+    {
+      websocket: true,
+      schema: {
+        operationId: 'attachContainer',
+        summary: "Attach to a running container's main process (docker attach), over a WebSocket",
+        description: `${FRAMES} Output is sent from the moment of attaching; \`logs\` has what came before.`,
+        tags: ['containers'],
+        params: ContainerRef,
+        querystring: Type.Object({
+          rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+          cols: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+        }),
+      },
+      preValidation: runningContainer,
+    },
+    (socket, request) => {
+      const container = containerOf(request);
+      const { rows, cols } = request.query;
+      relay(socket, container.node, 'attach', {
+        containerId: container.id,
+        ...(rows ? { rows } : {}),
+        ...(cols ? { cols } : {}),
       });
-      executorLink
-        .request(container.node, 'exec', {
-          session,
-          containerId: container.id,
-          args: list(query.cmd),
-          tty: query.tty ?? false,
-          interactive: query.interactive ?? false,
-          ...(query.user ? { user: query.user } : {}),
-          ...(query.workdir ? { workingDir: query.workdir } : {}),
-          ...(query.env ? { env: list(query.env) } : {}),
-          ...(query.rows ? { rows: query.rows } : {}),
-          ...(query.cols ? { cols: query.cols } : {}),
-        })
-        .catch((error: Error & { code?: string }) => {
-          const body = JSON.stringify({ error: error.message, code: error.code });
-          end(Buffer.concat([Buffer.from([SessionFrame.Exit]), Buffer.from(body)]));
-        });
     },
   );
 };
