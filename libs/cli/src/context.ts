@@ -1,5 +1,5 @@
 import { createClient, defaultApiUrl, type LxrClient, readToken } from '@lxr/client';
-import { composeDown, composeStatus, composeUp } from '@lxr/docker-free-compose';
+import type { composeDown, composeStatus, composeUp } from '@lxr/docker-free-compose';
 
 /** Somewhere to write text: process.stdout, or a buffer in tests. */
 export interface Output {
@@ -40,6 +40,11 @@ export function processContext(options: { version: string; signal: AbortSignal }
       );
       return client;
     },
-    compose: { up: composeUp, down: composeDown, status: composeStatus },
+    // Loaded on first use: most verbs never start or stop the platform, and every module costs start-up.
+    compose: {
+      up: async (...args) => (await import('@lxr/docker-free-compose')).composeUp(...args),
+      down: async (...args) => (await import('@lxr/docker-free-compose')).composeDown(...args),
+      status: async (...args) => (await import('@lxr/docker-free-compose')).composeStatus(...args),
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { ApiError, ClientError } from '@lxr/client';
-import { ComposeError } from '@lxr/docker-free-compose';
+import { ComposeError } from '@lxr/docker-free-compose/errors';
 
 /** The exit codes of `lxr`, as docker's: 0 ok, 1 the operation failed, 125 the command line is wrong. */
 export const ExitCode = {

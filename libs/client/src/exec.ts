@@ -1,4 +1,3 @@
-import WebSocket from 'ws';
 import { ApiError, ApiUnreachableError } from './errors.js';
 import type { Problem } from './types.js';
 
@@ -75,7 +74,9 @@ export function openAttach(
 }
 
 /** A session WebSocket (exec or attach): frames both ways, the exit frame last. */
-function openSession(base: string, token: string | undefined, path: string): Promise<ExecSession> {
+async function openSession(base: string, token: string | undefined, path: string): Promise<ExecSession> {
+  // Loaded here, not at start-up: only exec and attach need it, and every module costs `lxr` start time.
+  const { default: WebSocket } = await import('ws');
   const url = `${base.replace(/^http/, 'ws')}${path}`;
   const socket = new WebSocket(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const listeners: ((stream: 'stdout' | 'stderr', data: Buffer) => void)[] = [];

@@ -41,9 +41,17 @@ const entries: Record<LxrEventType, CatalogEntry> = {
   ...rootfsEventSchemas,
   ...imageEventSchemas,
 };
-const checks = new Map<string, TypeCheck<TSchema>>(
-  Object.entries(entries).map(([type, entry]) => [type, TypeCompiler.Compile(entry.schema)]),
-);
+// Compiled on first use of each type: compiling the whole catalog up front costs every process
+// (the CLI, each service) start-up time for types it never sees.
+const checks = new Map<string, TypeCheck<TSchema>>();
+function checkOf(type: LxrEventType): TypeCheck<TSchema> {
+  let check = checks.get(type);
+  if (!check) {
+    check = TypeCompiler.Compile(entries[type].schema);
+    checks.set(type, check);
+  }
+  return check;
+}
 
 /** True when `type` is an event type of the catalog. */
 export function isKnownEventType(type: string): type is LxrEventType {
@@ -92,7 +100,7 @@ export function validateEventData<T extends LxrEventType>(
       `${type} schema version ${schemaVersion} is not supported (current: ${entry.version})`,
     );
   }
-  const check = checks.get(type)!;
+  const check = checkOf(type);
   if (!check.Check(data)) {
     const first = check.Errors(data).First();
     const path = first?.path || '/';

@@ -1,4 +1,5 @@
-import { type RecordedEvent, shortId } from '@lxr/events';
+import type { RecordedEvent } from '@lxr/events';
+import { shortId } from '@lxr/events/ids';
 import { listFlag, type ParsedArgs, stringFlag } from '../argv.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { type Command, FORMAT_FLAG } from './command.js';

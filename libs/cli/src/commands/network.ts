@@ -1,5 +1,5 @@
 import type { NetworkInspect, PublishedPort } from '@lxr/client';
-import { shortId } from '@lxr/events';
+import { shortId } from '@lxr/events/ids';
 import { booleanFlag } from '../argv.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { cell, formatTable } from '../format/table.js';

@@ -1,5 +1,5 @@
 import type { Container } from '@lxr/client';
-import { shortId } from '@lxr/events';
+import { shortId } from '@lxr/events/ids';
 import { booleanFlag } from '../argv.js';
 import { ExitCode } from '../errors.js';
 import { humanDuration, timeAgo } from '../format/duration.js';

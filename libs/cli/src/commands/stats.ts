@@ -1,5 +1,5 @@
 import type { ContainerStats } from '@lxr/client';
-import { shortId } from '@lxr/events';
+import { shortId } from '@lxr/events/ids';
 import { ExitCode } from '../errors.js';
 import { formatTable } from '../format/table.js';
 import type { Command } from './command.js';
