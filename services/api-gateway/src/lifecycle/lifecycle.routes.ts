@@ -236,7 +236,11 @@ export const lifecycleRoutes: FastifyPluginAsyncTypebox<LifecycleRoutesOptions> 
   // Refusals (unknown container, not running) are plain HTTP problems, before the upgrade.
   const runningContainer = async (request: { params: unknown }) => {
     const { ref } = request.params as { ref: string };
-    const container = await resolveContainer(readModel, ref);
+    // A container seen running needs no catch-up (its round trips are most of an exec's latency);
+    // one that stopped since is refused by its executor. Anything else is looked up after catching up.
+    const seen = await readModel.lookup(ref);
+    const container =
+      seen.length === 1 && seen[0]!.state === 'running' ? seen[0]! : await resolveContainer(readModel, ref);
     if (container.state !== 'running') {
       throw new GatewayError(ErrorCode.ContainerNotRunning, `container ${container.name} is not running`);
     }
@@ -270,20 +274,34 @@ export const lifecycleRoutes: FastifyPluginAsyncTypebox<LifecycleRoutesOptions> 
       if (data[0] === SessionFrame.Exit) end(data);
       else socket.send(data, { binary: true });
     });
+    // The executor listens on the input subject once it answers the request: what the client sends
+    // before that waits here (core NATS drops messages nobody listens to).
+    let pending: Uint8Array[] | undefined = [];
+    const send = (data: Uint8Array) => {
+      if (pending) pending.push(data);
+      else executorLink.publish(input, data);
+    };
     socket.on('message', (data: Buffer) => {
-      if (!ended && data.length > 0) executorLink.publish(input, data);
+      if (!ended && data.length > 0) send(data);
     });
     socket.on('close', () => {
       // An exec whose client went away loses its stdin (a shell then exits), as with docker; a
       // detached attach leaves the container as it is.
-      if (!ended && verb === 'exec') executorLink.publish(input, new Uint8Array([SessionFrame.CloseStdin]));
+      if (!ended && verb === 'exec') send(new Uint8Array([SessionFrame.CloseStdin]));
       ended = true;
       unsubscribe();
     });
-    executorLink.request(node, verb, { session, ...payload }).catch((error: Error & { code?: string }) => {
-      const body = JSON.stringify({ error: error.message, code: error.code });
-      end(Buffer.concat([Buffer.from([SessionFrame.Exit]), Buffer.from(body)]));
-    });
+    executorLink.request(node, verb, { session, ...payload }).then(
+      () => {
+        for (const data of pending ?? []) executorLink.publish(input, data);
+        pending = undefined;
+      },
+      (error: Error & { code?: string }) => {
+        pending = undefined;
+        const body = JSON.stringify({ error: error.message, code: error.code });
+        end(Buffer.concat([Buffer.from([SessionFrame.Exit]), Buffer.from(body)]));
+      },
+    );
   };
 
   const FRAMES =
