@@ -2,7 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  containerNamespaces,
+  DOCKER_CAPABILITIES,
+  DOCKER_MASKED_PATHS,
+  DOCKER_READONLY_PATHS,
+  INIT_PATH,
+  type OciMount,
+  standardMounts,
+} from '@lxr/runtime-spec';
 import { busyboxRootfs } from './images.js';
+
+export type { OciMount };
 
 /** The repository root (this file is `libs/testkit/dist/bundle.js` once built). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -12,58 +23,9 @@ export function nativeDir(): string {
   return process.env.LXR_NATIVE_DIR ?? path.join(repoRoot, 'native', 'build');
 }
 
-/** The 14 capabilities docker grants by default (CapEff `00000000a80425fb`). */
-export const dockerCapabilities: readonly string[] = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
-
-/** Docker's default masked paths: empty inside the container. */
-export const dockerMaskedPaths: readonly string[] = [
-  '/proc/asound',
-  '/proc/acpi',
-  '/proc/kcore',
-  '/proc/keys',
-  '/proc/latency_stats',
-  '/proc/timer_list',
-  '/proc/timer_stats',
-  '/proc/sched_debug',
-  '/proc/scsi',
-  '/sys/firmware',
-  '/sys/devices/virtual/powercap',
-];
-
-/** Docker's default read-only paths. */
-export const dockerReadonlyPaths: readonly string[] = [
-  '/proc/bus',
-  '/proc/fs',
-  '/proc/irq',
-  '/proc/sys',
-  '/proc/sysrq-trigger',
-];
-
 /** The seccomp profile with docker's default semantics, in OCI form (`native/seccomp/default.json`). */
 export function dockerSeccompProfile(): OciSeccomp {
   return JSON.parse(readFileSync(path.join(repoRoot, 'native', 'seccomp', 'default.json'), 'utf8'));
-}
-
-export interface OciMount {
-  destination: string;
-  type?: string;
-  source?: string;
-  options?: string[];
 }
 
 export interface OciSeccomp {
@@ -140,53 +102,18 @@ export interface BundleOptions {
 export function ociConfig(options: BundleOptions = {}): OciConfig {
   const docker = (options.security ?? 'docker') === 'docker';
   const args = [...(options.args ?? ['sh'])];
-  const mounts: OciMount[] = [
-    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    {
-      destination: '/dev',
-      type: 'tmpfs',
-      source: 'tmpfs',
-      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-    },
-    {
-      destination: '/dev/pts',
-      type: 'devpts',
-      source: 'devpts',
-      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
-    },
-    {
-      destination: '/dev/shm',
-      type: 'tmpfs',
-      source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
-    },
-    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    {
-      destination: '/sys/fs/cgroup',
-      type: 'cgroup',
-      source: 'cgroup',
-      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
-    },
-  ];
+  const mounts: OciMount[] = standardMounts();
   if (options.init) {
     mounts.push({
-      destination: '/dev/.lxr-init',
+      destination: INIT_PATH,
       type: 'bind',
       source: path.join(nativeDir(), 'lxr-init'),
       options: ['bind', 'ro'],
     });
-    args.unshift('/dev/.lxr-init', '--');
+    args.unshift(INIT_PATH, '--');
   }
   mounts.push(...(options.mounts ?? []));
-  const namespaces: { type: string; path?: string }[] = [
-    { type: 'pid' },
-    { type: 'ipc' },
-    { type: 'uts' },
-    { type: 'mount' },
-    { type: 'cgroup' },
-    options.netns ? { type: 'network', path: options.netns } : { type: 'network' },
-  ];
+  const namespaces = containerNamespaces(options.netns);
   return {
     ociVersion: '1.0.2',
     process: {
@@ -202,9 +129,9 @@ export function ociConfig(options: BundleOptions = {}): OciConfig {
       ...(docker
         ? {
             capabilities: {
-              bounding: [...dockerCapabilities],
-              effective: [...dockerCapabilities],
-              permitted: [...dockerCapabilities],
+              bounding: [...DOCKER_CAPABILITIES],
+              effective: [...DOCKER_CAPABILITIES],
+              permitted: [...DOCKER_CAPABILITIES],
             },
             noNewPrivileges: true,
           }
@@ -220,8 +147,8 @@ export function ociConfig(options: BundleOptions = {}): OciConfig {
       ...(options.cgroupsPath ? { cgroupsPath: options.cgroupsPath } : {}),
       ...(docker
         ? {
-            maskedPaths: [...dockerMaskedPaths],
-            readonlyPaths: [...dockerReadonlyPaths],
+            maskedPaths: [...DOCKER_MASKED_PATHS],
+            readonlyPaths: [...DOCKER_READONLY_PATHS],
             seccomp: dockerSeccompProfile(),
           }
         : {}),

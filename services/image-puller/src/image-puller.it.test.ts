@@ -20,15 +20,14 @@ import {
 } from '@lxr/events';
 import {
   busyboxRootfs,
-  freePort,
   layerFrom,
   type ManagedProcess,
   makeImage,
   pushImage,
   startNats,
   startPostgres,
-  startProcess,
   startRegistry,
+  startService,
   type TestImage,
   type TestRegistry,
   waitFor,
@@ -74,27 +73,20 @@ before(async () => {
   image = makeImage([await layerFrom(busyboxRootfs, 'gzip')], { cmd: ['sh', '-c', 'echo hi'] });
   await pushImage(registry.host, 'test/busybox', '1', image);
 
-  const healthPort = await freePort();
-  service = startProcess(process.execPath, [MAIN], path.join(home, 'image-puller.log'), {
-    env: {
+  service = await startService(
+    MAIN,
+    path.join(home, 'image-puller.log'),
+    {
       ...process.env,
       LXR_HOME: home,
       LXR_NATS_URL: nats.url,
       LXR_DATABASE_URL: postgres.url,
       LXR_NODE_NAME: node,
-      LXR_HEALTH_PORT: String(healthPort),
       LXR_PULL_PROGRESS_MS: '50',
     },
-  });
-  cleanups.push(() => service.stop(5_000));
-  await waitFor(
-    async () => {
-      if (service.child.exitCode !== null) throw new Error(`image-puller exited; see ${service.logFile}`);
-      return (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok === true;
-    },
-    'the image-puller to be ready',
-    30_000,
+    'the image-puller',
   );
+  cleanups.push(() => service.stop(5_000));
 });
 
 after(async () => {

@@ -28,12 +28,11 @@ import {
 import {
   busyboxApplets,
   busyboxRootfs,
-  freePort,
   type ManagedProcess,
   nativeDir,
   startNats,
   startPostgres,
-  startProcess,
+  startService,
   waitFor,
 } from '@lxr/testkit';
 import { cgroupDirs } from '../runtime/cgroups.js';
@@ -195,28 +194,9 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
       bus,
       executor: () => executor,
       async startExecutor() {
-        const healthPort = await freePort();
-        const proc = startProcess(
-          process.execPath,
-          [MAIN],
-          path.join(home, `executor-${executorCount++}.log`),
-          {
-            env: { ...env, LXR_HEALTH_PORT: String(healthPort) },
-          },
-        );
+        const logFile = path.join(home, `executor-${executorCount++}.log`);
+        const proc = await startService(MAIN, logFile, env, 'the executor');
         executor = proc;
-        await waitFor(
-          async () => {
-            if (proc.child.exitCode !== null) {
-              throw new Error(`executor exited: ${await readFile(proc.logFile, 'utf8')}`);
-            }
-            const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
-            return res?.ok === true;
-          },
-          'the executor to be ready',
-          30_000,
-          50,
-        );
         return proc;
       },
       async create(o = {}) {

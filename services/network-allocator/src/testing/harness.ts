@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +15,11 @@ import {
   type RecordedEvent,
 } from '@lxr/events';
 import {
-  freePort,
   type ManagedProcess,
   type PostgresServer,
   startNats,
   startPostgres,
-  startProcess,
+  startService,
   waitFor,
 } from '@lxr/testkit';
 import { listDnatRules } from '../firewall.js';
@@ -191,28 +190,10 @@ export async function startNetworkHarness(options: NetworkHarnessOptions = {}): 
       store: liveStore,
       postgres,
       async startAllocator(extraEnv = {}) {
-        const healthPort = await freePort();
-        const proc = startProcess(
-          process.execPath,
-          [MAIN],
-          path.join(home, `allocator-${allocators.length}.log`),
-          { env: { ...env, LXR_HEALTH_PORT: String(healthPort), ...extraEnv } },
-        );
-        allocators.push(proc);
+        const logFile = path.join(home, `allocator-${allocators.length}.log`);
         if (extraEnv['LXR_HOME']) homes.add(extraEnv['LXR_HOME']);
-        await waitFor(
-          async () => {
-            if (proc.child.exitCode !== null) {
-              const log = await readFile(proc.logFile, 'utf8').catch(() => '');
-              throw new Error(`allocator exited:\n${log.split('\n').slice(-5).join('\n')}`);
-            }
-            const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
-            return res?.ok === true;
-          },
-          'the network-allocator to be ready',
-          30_000,
-          50,
-        );
+        const proc = await startService(MAIN, logFile, { ...env, ...extraEnv }, 'the network-allocator');
+        allocators.push(proc);
         return proc;
       },
       async request(o = {}) {
