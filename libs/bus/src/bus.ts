@@ -49,8 +49,9 @@ export interface SubscribeOptions {
    */
   readonly concurrency?: number;
   /**
-   * How long the server waits for an ack before redelivering, default 30 s. A running handler
-   * keeps its message (the bus reports progress), so this only matters when a process dies.
+   * How long the server waits for an ack before redelivering, default 5 s. A running handler
+   * keeps its message (the bus reports progress), so this only matters when a process dies: then
+   * its events, and those JetStream handed to its last pull, go to the next instance this soon.
    */
   readonly ackWaitMs?: number;
 }

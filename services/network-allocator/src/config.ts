@@ -1,3 +1,4 @@
+import { DEFAULT_ACK_WAIT_MS } from '@lxr/bus';
 import { field } from '@lxr/service-kit';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -43,8 +44,8 @@ export const networkConfigSpec = {
   }),
   reconcileIntervalMs: field.integer('LXR_NETWORK_RECONCILE_MS', { default: 30_000, min: 100 }),
   ackWaitMs: field.integer('LXR_NETWORK_ACK_WAIT_MS', {
-    default: 30_000,
-    min: 100,
+    default: DEFAULT_ACK_WAIT_MS,
+    min: 1_000,
     description: 'how long events a killed allocator held wait before they are redelivered',
   }),
   warm: field.integer('LXR_NETWORK_WARM', {

@@ -13,7 +13,7 @@ describe('subscription settings', () => {
     assert.equal(s.maxDeliver, 5);
     assert.deepEqual(s.backoffMs, [100, 1_000, 5_000, 30_000]);
     assert.equal(s.concurrency, 1);
-    assert.equal(s.ackWaitMs, 30_000);
+    assert.equal(s.ackWaitMs, 5_000);
   });
 
   it('names every bad option in one error', () => {
@@ -61,7 +61,7 @@ describe('subscription settings', () => {
     assert.equal(config.max_ack_pending, 2);
     assert.equal(config.max_deliver, 4);
     // Ack-timeout redeliveries are never sooner than the ack wait.
-    assert.deepEqual(config.backoff, [nanos(30_000), nanos(30_000), nanos(30_000)]);
-    assert.equal(config.ack_wait, nanos(30_000));
+    assert.deepEqual(config.backoff, [nanos(5_000), nanos(5_000), nanos(5_000)]);
+    assert.equal(config.ack_wait, nanos(5_000));
   });
 });

@@ -16,8 +16,13 @@ import { ALL_EVENTS_SUBJECT, isNotFound } from './streams.js';
 export const DEFAULT_MAX_DELIVER = 5;
 /** Default redelivery delays after a handler failure. */
 export const DEFAULT_BACKOFF_MS: readonly number[] = [100, 1_000, 5_000, 30_000];
-/** Default time the server waits for an ack before redelivering (the process died). */
-export const DEFAULT_ACK_WAIT_MS = 30_000;
+/**
+ * Default time the server waits for an ack before redelivering (the process died). Short, because
+ * a dead process also holds what JetStream handed to its last pull request: with `max_ack_pending`
+ * = concurrency those events block the durable until they time out, so a restarted service would
+ * sit idle this long. Running handlers report progress every third of it, so they keep their events.
+ */
+export const DEFAULT_ACK_WAIT_MS = 5_000;
 
 /** {@link SubscribeOptions} with every default filled in and checked. */
 export interface SubscriptionSettings {

@@ -340,7 +340,9 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
           const related = log
             .split('\n')
             .filter((l) => l.includes(containerId.slice(0, 12)) || /"level":(40|50|60)/.test(l));
-          throw new Error(`${error.message}; executor log:\n${related.slice(-20).join('\n')}`);
+          // Nothing about the container: what the executor was busy with says more.
+          const shown = related.length > 0 ? related.slice(-20) : log.split('\n').slice(-30);
+          throw new Error(`${error.message}; executor log:\n${shown.join('\n')}`);
         });
         return found!.data as never;
       },
