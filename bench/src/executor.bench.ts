@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { connectBus } from '@lxr/bus';
 import { createClient, type LxrClient, readToken } from '@lxr/client';
+import { COMPOSE_PORT_VARIABLES } from '@lxr/docker-free-compose';
 import { createPostgresEventStore } from '@lxr/event-store';
 import { containerStream } from '@lxr/events';
 import { startRootfsStandIn } from '@lxr/executor/testing';
@@ -82,18 +83,7 @@ export const executorBench: BenchSection = {
     await chmod(home, 0o755);
     cleanups.push(() => rm(home, { recursive: true, force: true }));
     const env: NodeJS.ProcessEnv = { ...process.env, LXR_HOME: home, LXR_NODE_NAME: 'bench-node' };
-    for (const name of [
-      'LXR_NATS_PORT',
-      'LXR_PG_PORT',
-      'LXR_API_PORT',
-      'LXR_IMAGE_PULLER_HEALTH_PORT',
-      'LXR_ROOTFS_BUILDER_HEALTH_PORT',
-      'LXR_NETWORK_ALLOCATOR_HEALTH_PORT',
-      'LXR_EXECUTOR_HEALTH_PORT',
-      'LXR_IDE_LAUNCHER_HEALTH_PORT',
-    ]) {
-      env[name] = String(await freePort());
-    }
+    for (const name of COMPOSE_PORT_VARIABLES) env[name] = String(await freePort());
     Object.assign(env, await testNetworkEnv());
     delete env['LXR_TOKEN'];
     delete env['LXR_API_URL'];

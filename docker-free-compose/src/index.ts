@@ -11,4 +11,5 @@
  */
 export { composeDown, composeStatus, composeUp } from './client/compose-api.js';
 export { ComposeError, ComposeErrorCode, errorCodes } from './errors.js';
+export { COMPOSE_PORT_VARIABLES } from './ports.js';
 export type { ComposeOptions, ComposeStatus, ServiceState, ServiceStatus } from './status.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createClient, type LxrClient, readToken } from '@lxr/client';
+import { COMPOSE_PORT_VARIABLES } from '@lxr/docker-free-compose';
 import { testNetworkEnv } from '@lxr/network-allocator/testing';
 import { freePort } from '@lxr/testkit';
 
@@ -34,23 +35,12 @@ export interface Suite {
   dispose(): Promise<void>;
 }
 
-const servicePortVars = [
-  'LXR_NATS_PORT',
-  'LXR_PG_PORT',
-  'LXR_API_PORT',
-  'LXR_IMAGE_PULLER_HEALTH_PORT',
-  'LXR_ROOTFS_BUILDER_HEALTH_PORT',
-  'LXR_NETWORK_ALLOCATOR_HEALTH_PORT',
-  'LXR_EXECUTOR_HEALTH_PORT',
-  'LXR_IDE_LAUNCHER_HEALTH_PORT',
-];
-
 export async function createSuite(): Promise<Suite> {
   const home = await mkdtemp(path.join(tmpdir(), 'lxr-e2e-'));
   // PostgreSQL runs as its own user and must traverse LXR_HOME.
   await chmod(home, 0o755);
   const env: NodeJS.ProcessEnv = { ...process.env, LXR_HOME: home, LXR_NODE_NAME: 'e2e-node' };
-  for (const name of servicePortVars) env[name] = String(await freePort());
+  for (const name of COMPOSE_PORT_VARIABLES) env[name] = String(await freePort());
   // The network-allocator's own bridge, chains and names, so a real `lxr up` (lxr0) is never touched.
   Object.assign(env, await testNetworkEnv());
   delete env['LXR_TOKEN'];
