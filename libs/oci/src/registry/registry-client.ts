@@ -84,6 +84,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The sha256 digest a registry announced in `Docker-Content-Digest`, if it sent one. */
+function announcedDigest(response: HttpResponse): string | undefined {
+  const served = response.headers['docker-content-digest'];
+  return typeof served === 'string' && served.startsWith('sha256:') ? served : undefined;
+}
+
 async function errorDetail(response: HttpResponse): Promise<string> {
   try {
     const body = await readBody(response, 64 * 1024, 'error body');
@@ -142,15 +148,7 @@ export class RegistryClient {
     signal?: AbortSignal,
   ): Promise<FetchedManifest> {
     return this.#onEndpoints(ref, async (endpoint) => {
-      const response = await this.#request(
-        endpoint,
-        ref.repository,
-        `manifests/${reference}`,
-        { accept: MANIFEST_ACCEPT },
-        'GET',
-        signal,
-      );
-      await this.#check(response, `manifest ${ref.repository}:${reference}`);
+      const response = await this.#manifestRequest(endpoint, ref, reference, 'GET', signal);
       const bytes = await readBody(
         response,
         MAX_MANIFEST_BYTES,
@@ -163,8 +161,8 @@ export class RegistryClient {
           `manifest ${ref.repository}@${reference} from ${endpoint.host} has digest ${digest}`,
         );
       }
-      const served = response.headers['docker-content-digest'];
-      if (typeof served === 'string' && served.startsWith('sha256:') && served !== digest) {
+      const served = announcedDigest(response);
+      if (served !== undefined && served !== digest) {
         throw new OciError(
           OciErrorCode.DigestMismatch,
           `manifest ${ref.repository}:${reference} from ${endpoint.host} hashes to ${digest}, not the ${served} the registry announced`,
@@ -182,21 +180,31 @@ export class RegistryClient {
     signal?: AbortSignal,
   ): Promise<Digest | undefined> {
     return this.#onEndpoints(ref, async (endpoint) => {
-      const response = await this.#request(
-        endpoint,
-        ref.repository,
-        `manifests/${reference}`,
-        { accept: MANIFEST_ACCEPT },
-        'HEAD',
-        signal,
-      );
-      response.body.resume();
-      await this.#check(response, `manifest ${ref.repository}:${reference}`);
-      const served = response.headers['docker-content-digest'];
-      return typeof served === 'string' && served.startsWith('sha256:')
-        ? parseDigest(served, 'Docker-Content-Digest')
-        : undefined;
+      const response = await this.#manifestRequest(endpoint, ref, reference, 'HEAD', signal);
+      const served = announcedDigest(response);
+      return served === undefined ? undefined : parseDigest(served, 'Docker-Content-Digest');
     });
+  }
+
+  /** Requests a manifest by tag or digest; answers only a successful response. */
+  async #manifestRequest(
+    endpoint: Endpoint,
+    ref: ImageReference,
+    reference: string,
+    method: 'GET' | 'HEAD',
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
+    const response = await this.#request(
+      endpoint,
+      ref.repository,
+      `manifests/${reference}`,
+      { accept: MANIFEST_ACCEPT },
+      method,
+      signal,
+    );
+    if (method === 'HEAD') response.body.resume();
+    await this.#check(response, `manifest ${ref.repository}:${reference}`);
+    return response;
   }
 
   /** Opens a blob from `offset` (a `Range` request); the caller verifies what it reads. */
