@@ -326,7 +326,8 @@ export class ImagePuller {
     diffIds: readonly Digest[],
     options: PullOptions,
   ): Promise<{ layers: LayerRecord[]; downloadedBytes: number }> {
-    const progress: LayerProgress[] = descriptors.map((d) => ({
+    // Mutated in place (a download reports every chunk); each report hands out copies.
+    const progress: { -readonly [K in keyof LayerProgress]: LayerProgress[K] }[] = descriptors.map((d) => ({
       digest: d.digest,
       size: d.size,
       done: 0,
@@ -351,17 +352,22 @@ export class ImagePuller {
         const i = next++;
         const descriptor = descriptors[i]!;
         const compression = layerCompression(descriptor.mediaType)!;
-        progress[i] = { ...progress[i]!, state: 'downloading' };
+        const layer = progress[i]!;
+        layer.state = 'downloading';
         try {
           const stored = await this.store.blobs.ingest({
             digest: descriptor.digest,
             size: descriptor.size,
             compression,
             open: (offset, signal) => this.client.openBlob(ref, descriptor.digest, offset, signal),
-            onProgress: (done) => {
-              progress[i] = { ...progress[i]!, done };
-              report(false);
-            },
+            ...(options.onProgress
+              ? {
+                  onProgress: (done: number) => {
+                    layer.done = done;
+                    report(false);
+                  },
+                }
+              : {}),
             ...(options.signal ? { signal: options.signal } : {}),
           });
           if (!stored.diffId || stored.diffId !== diffIds[i]) {
@@ -371,7 +377,8 @@ export class ImagePuller {
             );
           }
           if (!stored.existed) downloadedBytes += stored.size;
-          progress[i] = { ...progress[i]!, done: descriptor.size, state: stored.existed ? 'exists' : 'done' };
+          layer.done = descriptor.size;
+          layer.state = stored.existed ? 'exists' : 'done';
           layers[i] = {
             digest: descriptor.digest,
             diffId: stored.diffId!,
