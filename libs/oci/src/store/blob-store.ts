@@ -228,28 +228,32 @@ export class BlobStore {
   async #ingest1(
     request: IngestRequest,
     progress: (done: number, size: number) => void,
-    locked = false,
   ): Promise<StoredBlob> {
     await this.#init();
-    const { digest, size, compression } = request;
-    const existing = await this.size(digest);
-    if (existing === size) {
-      const diffId = compression
-        ? ((await this.diffId(digest)) ?? (await this.#diffIdOfStored(digest, compression)))
-        : undefined;
-      progress(size, size);
-      return { digest, size, ...(diffId ? { diffId } : {}), existed: true };
-    }
-    if (locked)
-      throw new OciError(OciErrorCode.Store, `blob ${digest} vanished from the store while it was read`);
-    const release = await acquireLock(path.join(this.#ingest, `${digestHex(digest)}.lock`), request.signal);
+    if ((await this.size(request.digest)) === request.size) return this.#existing(request, progress);
+    const release = await acquireLock(
+      path.join(this.#ingest, `${digestHex(request.digest)}.lock`),
+      request.signal,
+    );
     try {
       // Another process may have stored it while this one waited for the lock.
-      if ((await this.size(digest)) === size) return await this.#ingest1(request, progress, true);
+      if ((await this.size(request.digest)) === request.size) return await this.#existing(request, progress);
       return await this.#download(request, progress);
     } finally {
       await release();
     }
+  }
+
+  /** A blob already stored: its recorded diffID, or one computed from it for a layer that has none. */
+  async #existing(
+    { digest, size, compression }: IngestRequest,
+    progress: (done: number, size: number) => void,
+  ): Promise<StoredBlob> {
+    const diffId = compression
+      ? ((await this.diffId(digest)) ?? (await this.#diffIdOfStored(digest, compression)))
+      : undefined;
+    progress(size, size);
+    return { digest, size, ...(diffId ? { diffId } : {}), existed: true };
   }
 
   async #download(
