@@ -239,8 +239,7 @@ export class Executor {
         return;
       }
       const state = await runtime.state(id);
-      const local = state.status === 'lost' ? state : state;
-      const action = decide(life, local);
+      const action = decide(life, state);
       if (action.type === 'none') {
         if (state.status === 'running') runtime.watch(id, () => void this.reconcile(id).catch(() => {}));
         return;

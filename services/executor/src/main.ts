@@ -21,7 +21,8 @@ await runService({
   perNode: true,
   version,
   config: {
-    database: field.url('LXR_DATABASE_URL', {
+    // The common `databaseUrl`, required here: the executor reads and appends the event log.
+    databaseUrl: field.url('LXR_DATABASE_URL', {
       secret: true,
       protocols: ['postgres:', 'postgresql:'],
       description: 'the PostgreSQL URL of the event log',
@@ -57,7 +58,7 @@ await runService({
       runDir: config.runDir,
       dataDir: path.join(config.home, 'executor', 'containers'),
     });
-    const store = createPostgresEventStore({ connectionString: config.database, logger });
+    const store = createPostgresEventStore({ connectionString: config.databaseUrl, logger });
     onShutdown('event store', () => store.close());
     const executor = new Executor({
       store,

@@ -253,15 +253,13 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
         ]);
         const digest = `sha256:${'a'.repeat(64)}`;
         const append = (stream: string, event: NewEvent) => store.append(stream, 'any', [event]);
+        const pull = { pullId: id, reference: 'docker.io/library/busybox:latest', node, containerId: id };
         if (o.pullFails) {
           await append(imagePullStream(id), {
             type: 'ImagePullFailed',
             correlationId: id,
             data: {
-              pullId: id,
-              reference: 'docker.io/library/busybox:latest',
-              node,
-              containerId: id,
+              ...pull,
               reason: 'not-found',
               code: o.pullFails,
               message: 'manifest unknown',
@@ -273,10 +271,7 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
           type: 'ImagePulled',
           correlationId: id,
           data: {
-            pullId: id,
-            reference: 'docker.io/library/busybox:latest',
-            node,
-            containerId: id,
+            ...pull,
             digest,
             configDigest: digest,
             platform: { os: 'linux', architecture: 'amd64' },
