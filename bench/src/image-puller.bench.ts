@@ -31,6 +31,18 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
+/** Podman's flags for a throw-away store under `root`: the pull and the reset must name the same one. */
+function podmanStorage(root: string): string[] {
+  return [
+    '--root',
+    path.join(root, 'root'),
+    '--runroot',
+    path.join(root, 'run'),
+    '--storage-driver',
+    'overlay',
+  ];
+}
+
 async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
@@ -106,17 +118,15 @@ export const imagePullerBench: BenchSection = {
 
         const podmanRoot = await tempDir('lxr-bench-podman-');
         podmanRoots.push(podmanRoot);
-        const podmanArgs = [
-          '--root',
-          path.join(podmanRoot, 'root'),
-          '--runroot',
-          path.join(podmanRoot, 'run'),
-          '--storage-driver',
-          'overlay',
-        ];
         podman.push(
           await timed(() =>
-            execFile('podman', [...podmanArgs, 'pull', '--quiet', '--tls-verify=false', reference]),
+            execFile('podman', [
+              ...podmanStorage(podmanRoot),
+              'pull',
+              '--quiet',
+              '--tls-verify=false',
+              reference,
+            ]),
           ),
         );
         log(`podman pull ${run + 1}: ${formatMs(podman.at(-1)!)}`);
@@ -194,15 +204,9 @@ export const imagePullerBench: BenchSection = {
       ] satisfies BenchRow[];
     } finally {
       for (const root of podmanRoots) {
-        await execFile('podman', [
-          '--root',
-          path.join(root, 'root'),
-          '--runroot',
-          path.join(root, 'run'),
-          'system',
-          'reset',
-          '--force',
-        ]).catch(() => undefined);
+        await execFile('podman', [...podmanStorage(root), 'system', 'reset', '--force']).catch(
+          () => undefined,
+        );
         await rm(root, { recursive: true, force: true });
       }
       for (const dir of dirs) await rm(dir, { recursive: true, force: true });
