@@ -1,8 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ContainerId, Ipv4Address, NodeName } from './fields.js';
+
+export { Ipv4Address };
 
 /** Docker's container-name grammar: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`. */
 export const CONTAINER_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$';
-const ContainerId = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 hex characters' });
 const ContainerName = Type.String({ pattern: CONTAINER_NAME_PATTERN, maxLength: 128 });
 
 export const ResourceLimits = Type.Object(
@@ -14,11 +16,6 @@ export const ResourceLimits = Type.Object(
   { additionalProperties: false },
 );
 export type ResourceLimits = Static<typeof ResourceLimits>;
-
-const IPV4 =
-  '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$';
-/** A dotted-quad IPv4 address. */
-export const Ipv4Address = Type.String({ pattern: IPV4, maxLength: 15, description: 'IPv4 address' });
 
 /** A published port, as `-p [hostIp:][hostPort:]containerPort[/protocol]`. */
 export const PortBinding = Type.Object(
@@ -57,7 +54,7 @@ export const ContainerRequestedData = Type.Object(
     /** The image reference as the user gave it; the image-puller normalises it. */
     image: Type.String({ minLength: 1, maxLength: 512 }),
     /** The node agent chosen to run it. */
-    node: Type.String({ minLength: 1, maxLength: 253 }),
+    node: NodeName,
     /** Replaces the image's Cmd (its Entrypoint stays), as `docker run IMAGE COMMAND…`. */
     command: Type.Optional(Type.Array(Type.String({ maxLength: 65536 }), { maxItems: 4096 })),
     /** Replaces the image's Entrypoint (and drops its Cmd), as `--entrypoint`. */

@@ -1,7 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ContainerId, NodeName } from './fields.js';
 
-const ContainerId = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 hex characters' });
-const Node = Type.String({ minLength: 1, maxLength: 253 });
 const Digest = Type.String({ pattern: '^sha256:[0-9a-f]{64}$', description: 'sha256 content digest' });
 /** A pull's id: the container's id when a container asked for it, else one the gateway chose. */
 const PullId = Type.String({ pattern: '^[0-9a-zA-Z-]{8,64}$' });
@@ -70,7 +69,7 @@ export const ImagePullRequestedData = Type.Object(
     pullId: PullId,
     /** As the user gave it; the image-puller normalises it. */
     reference: Type.String({ minLength: 1, maxLength: 1024 }),
-    node: Node,
+    node: NodeName,
     /** `os/arch[/variant]`; the node's own platform when absent. */
     platform: Type.Optional(Type.String({ minLength: 3, maxLength: 80 })),
   },
@@ -80,7 +79,7 @@ export const ImagePullRequestedData = Type.Object(
 const PullSubject = {
   pullId: PullId,
   reference: Reference,
-  node: Node,
+  node: NodeName,
   /** Present when a `ContainerRequested` caused the pull. */
   containerId: Type.Optional(ContainerId),
 };
@@ -131,7 +130,7 @@ export const ImagePullFailedData = Type.Object(
 
 export const ImageRemovedData = Type.Object(
   {
-    node: Node,
+    node: NodeName,
     digest: Digest,
     /** The references that named it and were removed. */
     references: Type.Array(Reference, { maxItems: 4096 }),

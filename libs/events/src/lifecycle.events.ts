@@ -1,10 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ContainerId, NodeName } from './fields.js';
 
 // A running container's life, appended to its `container-<id>` stream: the gateway records the
 // user's intents (start, stop, kill, restart), the executor on the container's node the facts.
 
-const ContainerId = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 hex characters' });
-const Node = Type.String({ minLength: 1, maxLength: 253 });
 const Timestamp = Type.String({ minLength: 20, maxLength: 40, description: 'RFC 3339, UTC' });
 /** A signal by name, as `docker kill --signal`: `SIGTERM`, `TERM`, or its number. */
 export const SignalName = Type.String({ pattern: '^(SIG)?[A-Z0-9+-]{1,12}$|^[0-9]{1,2}$', maxLength: 16 });
@@ -12,7 +11,7 @@ export const SignalName = Type.String({ pattern: '^(SIG)?[A-Z0-9+-]{1,12}$|^[0-9
 export const ContainerStartedData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** PID of the container's init (lxr-init) on the node. */
     pid: Type.Integer({ minimum: 1 }),
     netnsPath: Type.String({ pattern: '^/', maxLength: 4096 }),
@@ -28,7 +27,7 @@ export const ContainerStartedData = Type.Object(
 export const ContainerExitedData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** The main process's exit status; 128 + signal when a signal killed it, as docker reports. */
     code: Type.Integer({ minimum: 0, maximum: 255 }),
     signal: Type.Union([Type.String({ pattern: '^SIG[A-Z0-9+-]+$', maxLength: 16 }), Type.Null()]),
@@ -43,7 +42,7 @@ export const ContainerExitedData = Type.Object(
 export const ContainerFailedData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** An `EXECUTOR_*` reason code of docs/ERRORS.md. */
     code: Type.String({ pattern: '^[A-Z][A-Z0-9_]{2,63}$' }),
     message: Type.String({ maxLength: 8192 }),

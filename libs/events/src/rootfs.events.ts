@@ -1,12 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { AbsolutePath, ContainerId, NodeName } from './fields.js';
 
 // What the rootfs-builder (issue 4) tells the executor: the container's root filesystem is ready
 // (stream `rootfs-<id>`). The executor writes these into the OCI bundle as given; what to run
 // comes from the image's config in `ImagePulled`.
-
-const ContainerId = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 hex characters' });
-const Node = Type.String({ minLength: 1, maxLength: 253 });
-const AbsolutePath = Type.String({ pattern: '^/', maxLength: 4096 });
 
 /** One extra mount (a volume, a bind mount), in the OCI runtime spec's shape. */
 export const RootfsMount = Type.Object(
@@ -23,7 +20,7 @@ export type RootfsMount = Static<typeof RootfsMount>;
 export const RootfsPreparedData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** The mounted (overlay) root filesystem: the bundle's `root.path`. */
     rootfsPath: AbsolutePath,
     mounts: Type.Array(RootfsMount, { maxItems: 256 }),
@@ -34,7 +31,7 @@ export const RootfsPreparedData = Type.Object(
 export const RootfsFailedData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** A `ROOTFS_*` code of docs/ERRORS.md. */
     code: Type.String({ pattern: '^[A-Z][A-Z0-9_]{2,63}$' }),
     message: Type.String({ maxLength: 8192 }),
