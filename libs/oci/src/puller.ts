@@ -140,10 +140,8 @@ export class ImagePuller {
       return { reference: name, image, cached: true, downloadedBytes: 0 };
     };
     const known = await this.local(ref, platform);
-    if (known && (options.policy !== 'newer' || ref.digest)) {
-      if (!ref.digest) await this.store.tag(name, known.digest);
-      return cachedResult(known);
-    }
+    // Without a digest, `local` found the image through the reference, which therefore names it already.
+    if (known && (options.policy !== 'newer' || ref.digest)) return cachedResult(known);
     if (known && ref.tag) {
       const current = await this.client.resolveDigest(ref, ref.tag, signal).catch(() => undefined);
       if (current && (current === known.digest || current === known.indexDigest)) return cachedResult(known);
