@@ -97,7 +97,8 @@ export class NodeNetwork {
   readonly #locks = new KeyedLock();
   readonly hosts: HostsFiles;
   #warm: WarmPool | undefined;
-  #hostResolv = '';
+  /** Containers' `/etc/resolv.conf`, made from the host's at start and at each reconciliation. */
+  #resolvConf = '';
 
   private constructor(
     private readonly store: EventStore,
@@ -138,7 +139,7 @@ export class NodeNetwork {
       { prefix: settings.chainPrefix, bridge: settings.bridge, subnet: lease.subnet },
       network.#liveRules(),
     );
-    network.#hostResolv = await readHostResolvConf();
+    network.#resolvConf = resolvConf(await readHostResolvConf(), settings.dns);
     if (settings.warm > 0) {
       network.#warm = new WarmPool({
         size: settings.warm,
@@ -331,9 +332,9 @@ export class NodeNetwork {
       writeContainerFiles(
         containerFilesDir(this.settings.home, id),
         this.hosts.contentFor(allocation),
-        resolvConf(this.#hostResolv, this.settings.dns),
+        this.#resolvConf,
       ),
-      addRules(allocation.ports.map((p) => dnatRule(this.settings.chainPrefix, id, ip, p))),
+      addRules(this.#rulesOf(allocation)),
     ]);
     return {
       containerId: id,
@@ -444,13 +445,14 @@ export class NodeNetwork {
     const { netnsPrefix, vethPrefix, chainPrefix, home } = this.settings;
     const filesDir = path.join(home, 'network', 'containers');
     // The host first, then the log: anything wired was allocated before, so it is in what we read.
-    const [netnses, links, rules, dirs] = await Promise.all([
+    const [netnses, links, rules, dirs, hostResolv] = await Promise.all([
       listNetns(netnsPrefix),
       listLinks(vethPrefix),
       listDnatRules(chainPrefix),
       readdir(filesDir).catch(() => [] as string[]),
+      readHostResolvConf(),
     ]);
-    this.#hostResolv = await readHostResolvConf();
+    this.#resolvConf = resolvConf(hostResolv, this.settings.dns);
     await this.addresses.refresh();
     // One failing repair is logged and the others go on; the next round retries it.
     const repair = async (what: string, work: () => Promise<void>) => {
