@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { networkStream, type RecordedEvent } from '@lxr/events';
 import {
   createContainerNetwork,
@@ -6,6 +5,7 @@ import {
   linkBatches,
   macForIpv4,
   parseIpv4,
+  run,
   startNetworkHarness,
   WarmPool,
 } from '@lxr/network-allocator/testing';
@@ -19,16 +19,6 @@ const READY_P50_GOAL_MS = 15;
 const ms = (from: string, to: string) => Date.parse(to) - Date.parse(from);
 const spread = (samples: number[]) =>
   `p50 ${formatMs(quantile(samples, 0.5))}, p95 ${formatMs(quantile(samples, 0.95))}, p99 ${formatMs(quantile(samples, 0.99))}`;
-
-function ip(command: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', command, { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`ip ${command.join(' ')}: ${code}`)),
-    );
-  });
-}
 
 /**
  * `ContainerRequested` → `NetworkReady` through the real path: the event appended to PostgreSQL,
@@ -131,8 +121,8 @@ export const networkBench: BenchSection = {
         await deleteContainerNetwork(link.netns, link.hostVeth);
         const { host, inside } = linkBatches(link);
         t = performance.now();
-        for (const line of host.trim().split('\n')) await ip(line.split(' '));
-        for (const line of inside.trim().split('\n')) await ip(['-n', link.netns, ...line.split(' ')]);
+        for (const line of host.trim().split('\n')) await run('ip', line.split(' '));
+        for (const line of inside.trim().split('\n')) await run('ip', ['-n', link.netns, ...line.split(' ')]);
         plain.push(performance.now() - t);
         await deleteContainerNetwork(link.netns, link.hostVeth);
       }

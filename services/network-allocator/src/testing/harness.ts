@@ -30,6 +30,7 @@ import { purgeHostNetwork } from '../purge.js';
 
 export { macForIpv4, parseIpv4 } from '../ipv4.js';
 export { createContainerNetwork, deleteContainerNetwork, linkBatches } from '../netns.js';
+export { run } from '../run.js';
 export { WarmPool } from '../warm-pool.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
