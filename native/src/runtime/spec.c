@@ -149,6 +149,19 @@ static int string_array(json *o, const char *where, const char *key, char ***out
 }
 
 /* Refuses a field that lxr-runtime accepts only when empty (e.g. an AppArmor profile). */
+/* The i-th element of an array of objects, named `array[i]` in errors and holding only `keys`;
+ * NULL (err set) otherwise. */
+static json *array_object(json *arr, size_t i, const char *array, const char *const keys[], char *where,
+                          size_t size, lxr_error *err) {
+  json *o = json_object_array_get_idx(arr, i);
+  snprintf(where, size, "%s[%zu]", array, i);
+  if (!json_object_is_type(o, json_type_object)) {
+    lxr_fail(err, 0, "config.json: %s must be an object", where);
+    return NULL;
+  }
+  return only_keys(o, where, keys, err) < 0 ? NULL : o;
+}
+
 static int must_be_empty(json *o, const char *where, const char *key, lxr_error *err) {
   json *v;
   if (!json_object_object_get_ex(o, key, &v) || v == NULL) return 0;
@@ -205,12 +218,9 @@ static int parse_rlimits(json *arr, struct lxr_process *p, lxr_error *err) {
   size_t n = json_object_array_length(arr);
   p->rlimits = lxr_calloc(n + 1, sizeof *p->rlimits);
   for (size_t i = 0; i < n; i++) {
-    json *r = json_object_array_get_idx(arr, i);
     char where[64];
-    snprintf(where, sizeof where, "process.rlimits[%zu]", i);
-    if (!json_object_is_type(r, json_type_object))
-      return lxr_fail(err, 0, "config.json: %s must be an object", where);
-    if (only_keys(r, where, keys, err) < 0) return -1;
+    json *r = array_object(arr, i, "process.rlimits", keys, where, sizeof where, err);
+    if (!r) return -1;
     cleanup_free char *type = NULL;
     uint64_t soft = 0, hard = 0;
     if (member_string(r, where, "type", &type, err) < 0 || member_uint(r, where, "soft", &soft, err) < 0 ||
@@ -346,13 +356,11 @@ static const struct {
     {"unbindable", MS_UNBINDABLE},    {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
-static int parse_mount(json *o, size_t i, struct lxr_mount *m, lxr_error *err) {
+static int parse_mount(json *arr, size_t i, struct lxr_mount *m, lxr_error *err) {
   static const char *const keys[] = {"destination", "type", "source", "options", NULL};
   char where[64];
-  snprintf(where, sizeof where, "mounts[%zu]", i);
-  if (!json_object_is_type(o, json_type_object))
-    return lxr_fail(err, 0, "config.json: %s must be an object", where);
-  if (only_keys(o, where, keys, err) < 0 || member_string(o, where, "destination", &m->destination, err) < 0 ||
+  json *o = array_object(arr, i, "mounts", keys, where, sizeof where, err);
+  if (!o || member_string(o, where, "destination", &m->destination, err) < 0 ||
       member_string(o, where, "type", &m->type, err) < 0 ||
       member_string(o, where, "source", &m->source, err) < 0)
     return -1;
@@ -428,14 +436,11 @@ static int parse_namespaces(json *arr, struct lxr_spec *spec, lxr_error *err) {
   size_t n = json_object_array_length(arr);
   spec->namespaces = lxr_calloc(n + 1, sizeof *spec->namespaces);
   for (size_t i = 0; i < n; i++) {
-    json *o = json_object_array_get_idx(arr, i);
     char where[64];
-    snprintf(where, sizeof where, "linux.namespaces[%zu]", i);
-    if (!json_object_is_type(o, json_type_object))
-      return lxr_fail(err, 0, "config.json: %s must be an object", where);
+    json *o = array_object(arr, i, "linux.namespaces", keys, where, sizeof where, err);
     cleanup_free char *type = NULL;
     char *path = NULL;
-    if (only_keys(o, where, keys, err) < 0 || member_string(o, where, "type", &type, err) < 0 ||
+    if (!o || member_string(o, where, "type", &type, err) < 0 ||
         member_string(o, where, "path", &path, err) < 0)
       return -1;
     int flag = 0;
@@ -466,13 +471,10 @@ static int parse_idmaps(json *arr, const char *where, struct lxr_idmap **out, si
   *n = json_object_array_length(arr);
   *out = lxr_calloc(*n + 1, sizeof **out);
   for (size_t i = 0; i < *n; i++) {
-    json *o = json_object_array_get_idx(arr, i);
     char w[64];
-    snprintf(w, sizeof w, "%s[%zu]", where, i);
+    json *o = array_object(arr, i, where, keys, w, sizeof w, err);
     uint64_t c = 0, h = 0, s = 0;
-    if (!json_object_is_type(o, json_type_object))
-      return lxr_fail(err, 0, "config.json: %s must be an object", w);
-    if (only_keys(o, w, keys, err) < 0 || member_uint(o, w, "containerID", &c, err) < 0 ||
+    if (!o || member_uint(o, w, "containerID", &c, err) < 0 ||
         member_uint(o, w, "hostID", &h, err) < 0 || member_uint(o, w, "size", &s, err) < 0)
       return -1;
     if (s == 0 || c > UINT32_MAX || h > UINT32_MAX || s > UINT32_MAX)
@@ -487,15 +489,12 @@ static int parse_device_rules(json *arr, struct lxr_resources *r, lxr_error *err
   size_t n = json_object_array_length(arr);
   r->device_rules = lxr_calloc(n + 1, sizeof *r->device_rules);
   for (size_t i = 0; i < n; i++) {
-    json *o = json_object_array_get_idx(arr, i);
     char w[64];
-    snprintf(w, sizeof w, "linux.resources.devices[%zu]", i);
-    if (!json_object_is_type(o, json_type_object))
-      return lxr_fail(err, 0, "config.json: %s must be an object", w);
+    json *o = array_object(arr, i, "linux.resources.devices", keys, w, sizeof w, err);
     struct lxr_device_rule *d = &r->device_rules[i];
     cleanup_free char *type = NULL, *access = NULL;
     d->major = d->minor = -1;
-    if (only_keys(o, w, keys, err) < 0 || member_bool(o, w, "allow", &d->allow, err) < 0 ||
+    if (!o || member_bool(o, w, "allow", &d->allow, err) < 0 ||
         member_string(o, w, "type", &type, err) < 0 || member_int(o, w, "major", &d->major, err) < 0 ||
         member_int(o, w, "minor", &d->minor, err) < 0 || member_string(o, w, "access", &access, err) < 0)
       return -1;
@@ -563,15 +562,12 @@ static int parse_devices(json *arr, struct lxr_spec *spec, lxr_error *err) {
   size_t n = json_object_array_length(arr);
   spec->devices = lxr_calloc(n + 1, sizeof *spec->devices);
   for (size_t i = 0; i < n; i++) {
-    json *o = json_object_array_get_idx(arr, i);
     char w[64];
-    snprintf(w, sizeof w, "linux.devices[%zu]", i);
-    if (!json_object_is_type(o, json_type_object))
-      return lxr_fail(err, 0, "config.json: %s must be an object", w);
+    json *o = array_object(arr, i, "linux.devices", keys, w, sizeof w, err);
     struct lxr_device *d = &spec->devices[i];
     cleanup_free char *type = NULL;
     int64_t mode = 0666, uid = 0, gid = 0;
-    if (only_keys(o, w, keys, err) < 0 || member_string(o, w, "path", &d->path, err) < 0 ||
+    if (!o || member_string(o, w, "path", &d->path, err) < 0 ||
         member_string(o, w, "type", &type, err) < 0 || member_int(o, w, "major", &d->major, err) < 0 ||
         member_int(o, w, "minor", &d->minor, err) < 0 || member_int(o, w, "fileMode", &mode, err) < 0 ||
         member_int(o, w, "uid", &uid, err) < 0 || member_int(o, w, "gid", &gid, err) < 0)
@@ -729,7 +725,7 @@ int lxr_spec_load(struct lxr_spec *spec, const char *bundle, const char *config_
     spec->nmounts = json_object_array_length(v);
     spec->mounts = lxr_calloc(spec->nmounts + 1, sizeof *spec->mounts);
     for (size_t i = 0; i < spec->nmounts; i++)
-      if (parse_mount(json_object_array_get_idx(v, i), i, &spec->mounts[i], err) < 0) goto out;
+      if (parse_mount(v, i, &spec->mounts[i], err) < 0) goto out;
   }
   if (member(o, "", "linux", json_type_object, &v, err) < 0) goto out;
   if (!v) {
