@@ -42,6 +42,16 @@ static bool option(int argc, char **argv, int *i, const char *name, const char *
 
 static bool flag(const char *arg, const char *name) { return strcmp(arg, name) == 0; }
 
+/* The options of a command whose one option is a flag (kill --all, delete --force): sets *set when
+ * given; false on any other option. */
+static bool only_flag(int argc, char **argv, int *i, const char *name, const char *shortname, bool *set) {
+  for (; *i < argc && argv[*i][0] == '-'; (*i)++) {
+    if (!flag(argv[*i], name) && !flag(argv[*i], shortname)) return false;
+    *set = true;
+  }
+  return true;
+}
+
 static int fail_usage(const char *what) {
   fprintf(stderr, "lxr-runtime: %s\n%s", what, usage);
   return 125;
@@ -163,22 +173,12 @@ int main(int argc, char **argv) {
     r = cmd[3] == 'r' ? lxr_cmd_start(root, argv[i], &err) : lxr_cmd_state(root, argv[i], &err);
   } else if (!strcmp(cmd, "kill")) {
     bool all = false;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-      if (flag(argv[i], "--all") || flag(argv[i], "-a"))
-        all = true;
-      else
-        return fail_usage("unknown kill option");
-    }
+    if (!only_flag(argc, argv, &i, "--all", "-a", &all)) return fail_usage("unknown kill option");
     if (i >= argc || argc - i > 2) return fail_usage("kill takes ID [SIGNAL]");
     r = lxr_cmd_kill(root, argv[i], i + 1 < argc ? argv[i + 1] : NULL, all, &err);
   } else if (!strcmp(cmd, "delete")) {
     bool force = false;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-      if (flag(argv[i], "--force") || flag(argv[i], "-f"))
-        force = true;
-      else
-        return fail_usage("unknown delete option");
-    }
+    if (!only_flag(argc, argv, &i, "--force", "-f", &force)) return fail_usage("unknown delete option");
     if (i != argc - 1) return fail_usage("delete takes one ID");
     r = lxr_cmd_delete(root, argv[i], force, &err);
   } else {
