@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { IPV4_PATTERN } from './patterns.js';
 
 // The field schemas several contexts' events share, so a container id or a node name means the same
 // thing in every event that carries one.
@@ -10,7 +11,5 @@ export const NodeName = Type.String({ minLength: 1, maxLength: 253 });
 /** An absolute path on the node. */
 export const AbsolutePath = Type.String({ pattern: '^/', maxLength: 4096 });
 
-const IPV4 =
-  '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$';
 /** A dotted-quad IPv4 address. */
-export const Ipv4Address = Type.String({ pattern: IPV4, maxLength: 15, description: 'IPv4 address' });
+export const Ipv4Address = Type.String({ pattern: IPV4_PATTERN, maxLength: 15, description: 'IPv4 address' });

@@ -1,4 +1,5 @@
 import type { CreateContainerRequest, PortBinding, ResourceLimits, RestartPolicy } from '@lxr/client';
+import { IPV4_PATTERN } from '@lxr/events/patterns';
 import { booleanFlag, type FlagSpec, listFlag, type ParsedArgs, stringFlag } from '../argv.js';
 import { UsageError } from '../errors.js';
 import { parseBytes } from '../format/units.js';
@@ -92,7 +93,7 @@ function resources(args: ParsedArgs): ResourceLimits {
   return out;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV4 = new RegExp(IPV4_PATTERN);
 function portRange(text: string, what: string, spec: string): [number, number] {
   const [first, last = first] = text.split('-').map(Number) as [number, number?];
   const valid = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
