@@ -73,9 +73,10 @@ export function createImageRequests(deps: Deps) {
       }
       const force = payload['force'] === true;
       const { digest, reference } = await find(payload['image']);
-      const image = (await deps.images.list()).find((i) => i.digest === digest)!;
       const untagged: string[] = [];
-      if (reference && image.references.length > 1) {
+      // Only the references are needed here, not every image record `list` would read.
+      const references = (await deps.images.references()).filter((r) => r.digest === digest);
+      if (reference && references.length > 1) {
         await deps.images.untag(reference);
         return { untagged: [reference], deleted: [], blobsRemoved: 0, bytesFreed: 0 };
       }
