@@ -30,8 +30,8 @@ export const imagePullerService: ServiceDefinition<typeof imagePullerConfigSpec>
     const root = path.join(config.home, 'images');
     const images = new ImageStore(root);
     const usage = new ContainerUsage(root);
-    // A partial download from before a crash is resumed by the next pull of that blob; nothing else
-    // would remove one whose image is never pulled again.
+    // No start-up scan of the store: a partial download from before a crash is resumed by the next
+    // pull of that blob, and removed by the next rmi or prune (their gc cleans the ingest directory).
     const client = new RegistryClient({
       credentials: dockerConfigCredentials(
         config.dockerConfig ? path.join(config.dockerConfig, 'config.json') : undefined,
