@@ -4,10 +4,31 @@ import { booleanFlag, type FlagSpec, listFlag, type ParsedArgs, stringFlag } fro
 import { UsageError } from '../errors.js';
 import { parseBytes } from '../format/units.js';
 
+/** The flags of the container's process, which `lxr exec` takes too. */
+export const processFlags = {
+  env: {
+    name: 'env',
+    short: 'e',
+    kind: 'list',
+    value: 'KEY=VALUE',
+    description: 'Set environment variables',
+  },
+  user: { name: 'user', short: 'u', kind: 'string', value: 'USER[:GROUP]', description: 'Username or UID' },
+  workdir: {
+    name: 'workdir',
+    short: 'w',
+    kind: 'string',
+    value: 'DIR',
+    description: 'Working directory inside the container',
+  },
+  tty: { name: 'tty', short: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
+  interactive: { name: 'interactive', short: 'i', kind: 'boolean', description: 'Keep STDIN open' },
+} as const satisfies Record<string, FlagSpec>;
+
 /** The flags `lxr create` and `lxr run` share, docker's names and meanings. */
 export const containerOptionFlags: readonly FlagSpec[] = [
   { name: 'name', kind: 'string', value: 'NAME', description: 'Assign a name to the container' },
-  { name: 'env', short: 'e', kind: 'list', value: 'KEY=VALUE', description: 'Set environment variables' },
+  processFlags.env,
   { name: 'label', short: 'l', kind: 'list', value: 'KEY=VALUE', description: 'Set metadata on a container' },
   {
     name: 'publish',
@@ -23,17 +44,11 @@ export const containerOptionFlags: readonly FlagSpec[] = [
     value: 'CMD',
     description: 'Overwrite the default ENTRYPOINT of the image',
   },
-  { name: 'user', short: 'u', kind: 'string', value: 'USER[:GROUP]', description: 'Username or UID' },
-  {
-    name: 'workdir',
-    short: 'w',
-    kind: 'string',
-    value: 'DIR',
-    description: 'Working directory inside the container',
-  },
+  processFlags.user,
+  processFlags.workdir,
   { name: 'hostname', kind: 'string', value: 'NAME', description: 'Container host name' },
-  { name: 'tty', short: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
-  { name: 'interactive', short: 'i', kind: 'boolean', description: 'Keep STDIN open' },
+  processFlags.tty,
+  processFlags.interactive,
   {
     name: 'restart',
     kind: 'string',

@@ -1,5 +1,6 @@
 import { booleanFlag, listFlag, stringFlag } from '../argv.js';
 import type { Command } from './command.js';
+import { processFlags } from './container-options.js';
 import { connectTerminal, terminalSize } from './session-io.js';
 
 /** `lxr exec`. */
@@ -9,17 +10,11 @@ export const execCommand: Command = {
   usage: 'lxr exec [OPTIONS] CONTAINER COMMAND [ARG...]',
   description: "Exits with the command's exit status.",
   flags: [
-    { name: 'interactive', short: 'i', kind: 'boolean', description: 'Keep STDIN open' },
-    { name: 'tty', short: 't', kind: 'boolean', description: 'Allocate a pseudo-TTY' },
-    { name: 'user', short: 'u', kind: 'string', value: 'USER[:GROUP]', description: 'Username or UID' },
-    {
-      name: 'workdir',
-      short: 'w',
-      kind: 'string',
-      value: 'DIR',
-      description: 'Working directory inside the container',
-    },
-    { name: 'env', short: 'e', kind: 'list', value: 'KEY=VALUE', description: 'Set environment variables' },
+    processFlags.interactive,
+    processFlags.tty,
+    processFlags.user,
+    processFlags.workdir,
+    processFlags.env,
   ],
   args: { min: 2 },
   stopAtFirstPositional: true,
