@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { NodeInfo } from '@lxr/client';
 import type { AppendNotifications, EventStore } from '@lxr/event-store';
 import {
   type EventData,
@@ -62,37 +63,36 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
   const { store, nodes, images } = options;
 
   async function aliveNodes(wanted: string | undefined): Promise<string[]> {
-    const all = await listNodesOrExplain(nodes);
+    return alive(await listNodesOrExplain(nodes), wanted).map((n) => n.name);
+  }
+
+  /** The node asked for, or every alive node (by name), each checked to be known and alive. */
+  function alive(all: readonly NodeInfo[], wanted: string | undefined): NodeInfo[] {
     if (wanted) {
       const node = all.find((n) => n.name === wanted);
       if (!node)
         throw new GatewayError(ErrorCode.UnknownNode, `node "${wanted}" is unknown (lxr nodes lists them)`);
       if (!node.alive) throw new GatewayError(ErrorCode.NodeNotAlive, `node "${wanted}" is not alive`);
-      return [node.name];
+      return [node];
     }
-    const alive = all
-      .filter((n) => n.alive)
-      .map((n) => n.name)
-      .sort();
-    if (alive.length === 0)
+    const found = all.filter((n) => n.alive).sort((a, b) => (a.name < b.name ? -1 : 1));
+    if (found.length === 0)
       throw new GatewayError(ErrorCode.NoNodeAvailable, 'no node agent is alive: start lxr (`lxr up`)');
-    return alive;
+    return found;
   }
 
   /** The node to pull on: the one asked for, else the first whose image-puller heartbeats. */
   async function pullingNode(wanted: string | undefined): Promise<string> {
-    const names = await aliveNodes(wanted);
-    const all = await listNodesOrExplain(nodes);
-    const ready = names.filter((name) =>
-      all.find((n) => n.name === name)?.services.some((s) => s.name === 'image-puller' && s.alive),
+    const ready = alive(await listNodesOrExplain(nodes), wanted).find((node) =>
+      node.services.some((s) => s.name === 'image-puller' && s.alive),
     );
-    if (ready.length === 0) {
+    if (!ready) {
       throw new GatewayError(
         ErrorCode.ImagePullerUnavailable,
         `no image-puller heartbeats on ${wanted ? `node ${wanted}` : 'any alive node'}: check \`lxr status\``,
       );
     }
-    return ready[0]!;
+    return ready.name;
   }
 
   /** Turns a node's answer into problem+json. */
