@@ -1,8 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { Ipv4Address } from './container.events.js';
+import { AbsolutePath, ContainerId, Ipv4Address, NodeName } from './fields.js';
 
-const ContainerId = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 hex characters' });
-const Node = Type.String({ minLength: 1, maxLength: 253 });
 /** An IPv4 network in CIDR notation, e.g. `10.88.0.0/16`. */
 export const Ipv4Cidr = Type.String({
   pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$',
@@ -10,7 +8,6 @@ export const Ipv4Cidr = Type.String({
   description: 'IPv4 network, CIDR',
 });
 const Mac = Type.String({ pattern: '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$', description: 'MAC address' });
-const AbsolutePath = Type.String({ pattern: '^/', maxLength: 4096 });
 
 /** A published port as the node resolved it: `hostPort` is the real port (never 0). */
 export const PublishedPort = Type.Object(
@@ -27,7 +24,7 @@ export type PublishedPort = Static<typeof PublishedPort>;
 
 export const NodeSubnetLeasedData = Type.Object(
   {
-    node: Node,
+    node: NodeName,
     /** The cluster pool the subnet was taken from. */
     pool: Ipv4Cidr,
     subnet: Ipv4Cidr,
@@ -40,7 +37,7 @@ export const NodeSubnetLeasedData = Type.Object(
 export const IpAllocatedData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** The container's name and hostname, for the other containers' `/etc/hosts`. */
     name: Type.String({ minLength: 1, maxLength: 128 }),
     hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
@@ -65,14 +62,14 @@ export const IpReleaseReason = Type.Union([
 export type IpReleaseReason = Static<typeof IpReleaseReason>;
 
 export const IpReleasedData = Type.Object(
-  { containerId: ContainerId, node: Node, ip: Ipv4Address, reason: IpReleaseReason },
+  { containerId: ContainerId, node: NodeName, ip: Ipv4Address, reason: IpReleaseReason },
   { additionalProperties: false },
 );
 
 export const NetworkReadyData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** The named network namespace (`ip netns` name) the container joins. */
     netns: Type.String({ minLength: 1, maxLength: 64 }),
     netnsPath: AbsolutePath,
@@ -116,7 +113,7 @@ export type NetworkErrorCode = (typeof NetworkErrorCode)[keyof typeof NetworkErr
 export const NetworkFailedData = Type.Object(
   {
     containerId: ContainerId,
-    node: Node,
+    node: NodeName,
     /** A `NETWORK_*` code of docs/ERRORS.md. */
     code: Type.String({ pattern: '^NETWORK_[A-Z_]+$' }),
     message: Type.String({ maxLength: 4096 }),
@@ -125,7 +122,7 @@ export const NetworkFailedData = Type.Object(
 );
 
 export const NetworkReleasedData = Type.Object(
-  { containerId: ContainerId, node: Node, reason: IpReleaseReason },
+  { containerId: ContainerId, node: NodeName, reason: IpReleaseReason },
   { additionalProperties: false },
 );
 
