@@ -1,5 +1,5 @@
 import type { PullMessage } from '@lxr/client';
-import { stringFlag } from '../argv.js';
+import { booleanFlag, stringFlag } from '../argv.js';
 import type { Output } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
 import type { Command } from './command.js';
@@ -180,7 +180,7 @@ export const pullCommand: Command = {
     const reference = args.positionals[0]!;
     const platform = stringFlag(args, 'platform');
     const node = stringFlag(args, 'node');
-    const quiet = args.flags['quiet'] === true;
+    const quiet = booleanFlag(args, 'quiet');
     const terminal = ctx.stdout as { isTTY?: boolean; columns?: number };
     const renderer = new PullRenderer(ctx.stdout, terminal.isTTY === true, terminal.columns ?? 120);
     for await (const message of client.images.pull(
