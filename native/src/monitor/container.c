@@ -264,33 +264,21 @@ int container_main(int argc, char **argv) {
       if (errno == EINTR) continue;
       break;
     }
-    if (fds[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) > 0) {
-      }
-      int st;
-      pid_t reaped;
-      /* As subreaper we also reap orphans re-parented to us; only the container's init counts. */
-      while ((reaped = waitpid(-1, &st, WNOHANG)) > 0) {
-        if (reaped == pid && !exited) {
-          exited = true;
-          status = st;
-          oom_after = read_oom_kills(opts.cgroup);
-          deadline_after(&deadline, 300);
-        }
-      }
+    /* Only the container's init counts; orphans re-parented to us are reaped too. */
+    int st;
+    if ((fds[0].revents & POLLIN) && reap_children(sfd, pid, &st) && !exited) {
+      exited = true;
+      status = st;
+      oom_after = read_oom_kills(opts.cgroup);
+      deadline_after(&deadline, 300);
     }
     for (int s = 1; s <= 2; s++) {
       int *fd = s == 1 ? &out_fd : &err_fd;
       if (*fd < 0 || !(fds[s].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t r = read(*fd, data, sizeof data);
+      size_t r = read_output(fd, sink.console_fd, data, sizeof data);
       if (r > 0) {
-        log_write(&log, s, data, (size_t)r);
-        broadcast((uint8_t)s, data, (size_t)r);
-      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        /* EOF, or EIO from a pty master once every slave is closed. */
-        if (*fd != sink.console_fd) close(*fd);
-        *fd = -1;
+        log_write(&log, s, data, r);
+        broadcast((uint8_t)s, data, r);
       }
     }
     if (fds[3].revents & POLLIN) accept_clients(attach);

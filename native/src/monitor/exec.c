@@ -169,31 +169,19 @@ int exec_main(int argc, char **argv) {
     }
     /* The first pass runs without a signal: the process may have exited (and its SIGCHLD been
      * read) while we waited for the runtime. */
-    if (first_pass || (fds[0].revents & POLLIN)) {
-      first_pass = false;
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) > 0) {
-      }
-      int st;
-      pid_t reaped;
-      while ((reaped = waitpid(-1, &st, WNOHANG)) > 0) {
-        if (reaped == pid && !exited) {
-          exited = true;
-          pstatus = st;
-          deadline_after(&deadline, 200);
-        }
-      }
+    int st;
+    bool signalled = first_pass || (fds[0].revents & POLLIN);
+    first_pass = false;
+    if (signalled && reap_children(sfd, pid, &st) && !exited) {
+      exited = true;
+      pstatus = st;
+      deadline_after(&deadline, 200);
     }
     for (int s = 1; s <= 2; s++) {
       int *fd = s == 1 ? &out_fd : &err_fd;
       if (*fd < 0 || !(fds[s].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t r = read(*fd, data, sizeof data);
-      if (r > 0) {
-        frame_write(1, (uint8_t)s, data, (size_t)r);
-      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        if (*fd != sink.console_fd) close(*fd);
-        *fd = -1;
-      }
+      size_t r = read_output(fd, sink.console_fd, data, sizeof data);
+      if (r > 0) frame_write(1, (uint8_t)s, data, r);
     }
     if (in_fd >= 0 && (fds[3].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = read(in_fd, data, sizeof data);

@@ -354,6 +354,34 @@ size_t drain_fd(int fd, char *buf, size_t size) {
   return got;
 }
 
+bool reap_children(int sfd, pid_t pid, int *status) {
+  struct signalfd_siginfo si;
+  while (read(sfd, &si, sizeof si) > 0) {
+  }
+  bool found = false;
+  int st;
+  pid_t reaped;
+  /* As subreaper we also reap orphans re-parented to us; only `pid` counts. */
+  while ((reaped = waitpid(-1, &st, WNOHANG)) > 0) {
+    if (reaped == pid && !found) {
+      found = true;
+      *status = st;
+    }
+  }
+  return found;
+}
+
+size_t read_output(int *fd, int console_fd, char *buf, size_t size) {
+  ssize_t r = read(*fd, buf, size);
+  if (r > 0) return (size_t)r;
+  if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+    /* EOF, or EIO from a pty master once every slave is closed. */
+    if (*fd != console_fd) close(*fd);
+    *fd = -1;
+  }
+  return 0;
+}
+
 int wait_runtime(int sfd, pid_t runtime, int console_listen, int *console) {
   int status = 0;
   bool done = false;

@@ -89,6 +89,14 @@ long read_oom_kills(const char *cgroup_dir);
 /* Reads whatever is available in a non-blocking fd into buf; returns the length. */
 size_t drain_fd(int fd, char *buf, size_t size);
 
+/* Reads the pending SIGCHLDs from the signalfd and reaps every exited child (orphans too, as
+ * subreaper); returns true, with its wait status in *status, when `pid` was among them. */
+bool reap_children(int sfd, pid_t pid, int *status);
+
+/* Reads what the output fd has ready into buf and returns its length (0: nothing). On EOF or a
+ * read error it closes the fd (unless it is console_fd, closed by its owner) and sets it to -1. */
+size_t read_output(int *fd, int console_fd, char *buf, size_t size);
+
 /* Waits for the runtime to exit while accepting, when console_listen >= 0, the pty master it sends
  * there (into *console). Returns the runtime's wait status, or -1 with errno (ENOTCONN: the runtime
  * succeeded but sent no master). The SIGCHLDs read here are gone: reap other children after. */
