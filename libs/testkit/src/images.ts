@@ -72,14 +72,30 @@ export function sha256(data: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/** GNU tar's flags for reproducible archives: sorted, root-owned, mtime 0. */
+const REPRODUCIBLE_TAR = ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0'];
+
 /** A reproducible tar of a directory's contents (GNU tar: sorted, root-owned, mtime 0). */
 export async function tarDirectory(dir: string): Promise<Buffer> {
-  const { stdout } = await execFile(
-    'tar',
-    ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', dir, '-cf', '-', '.'],
-    { encoding: 'buffer', maxBuffer: 4 * 1024 ** 3 },
-  );
+  const { stdout } = await execFile('tar', [...REPRODUCIBLE_TAR, '-C', dir, '-cf', '-', '.'], {
+    encoding: 'buffer',
+    maxBuffer: 4 * 1024 ** 3,
+  });
   return stdout;
+}
+
+/** Runs a command with `input` on its stdin and answers its stdout, failing unless it exits 0. */
+function pipeThrough(command: string, args: readonly string[], input: string | Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${command} exited ${code}`)),
+    );
+    child.stdin.end(input);
+  });
 }
 
 /**
@@ -87,33 +103,11 @@ export async function tarDirectory(dir: string): Promise<Buffer> {
  * benchmark layers of realistic content from installed Debian packages.
  */
 export async function tarHostFiles(paths: readonly string[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'tar',
-      [
-        '--sort=name',
-        '--owner=0',
-        '--group=0',
-        '--numeric-owner',
-        '--mtime=@0',
-        '--null',
-        '-C',
-        '/',
-        '-cf',
-        '-',
-        '-T',
-        '-',
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`tar exited ${code}`)),
-    );
-    child.stdin.end(paths.map((p) => `${p}\0`).join(''));
-  });
+  return pipeThrough(
+    'tar',
+    [...REPRODUCIBLE_TAR, '--null', '-C', '/', '-cf', '-', '-T', '-'],
+    paths.map((p) => `${p}\0`).join(''),
+  );
 }
 
 /** Regular files under a host directory, in name order, until their sizes add up to `maxBytes`. */
@@ -141,16 +135,7 @@ export async function hostFiles(dir: string, maxBytes: number): Promise<string[]
 export async function compress(data: Buffer, compression: TestCompression): Promise<Buffer> {
   if (compression === 'none') return data;
   if (compression === 'gzip') return gzipSync(data, { level: 6 });
-  return new Promise((resolve, reject) => {
-    const child = spawn('zstd', ['-q', '-3', '-c', '-T0'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`zstd exited ${code}`)),
-    );
-    child.stdin.end(data);
-  });
+  return pipeThrough('zstd', ['-q', '-3', '-c', '-T0'], data);
 }
 
 /** A layer from a tar: compressed, with digest and diffID. */
@@ -352,9 +337,6 @@ export async function pushImage(
     await pushManifest(registry, repository, i.digest, i.manifest, i.mediaType);
   }
   if ('images' in image) await pushManifest(registry, repository, image.digest, image.index, image.mediaType);
-  const top =
-    'images' in image
-      ? { bytes: image.index, type: image.mediaType }
-      : { bytes: image.manifest, type: image.mediaType };
-  if (tag) await pushManifest(registry, repository, tag, top.bytes, top.type);
+  const top = 'images' in image ? image.index : image.manifest;
+  if (tag) await pushManifest(registry, repository, tag, top, image.mediaType);
 }
