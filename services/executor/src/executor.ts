@@ -230,8 +230,11 @@ export class Executor {
 
   async #reconcile(id: string): Promise<void> {
     const { runtime, node } = this.#deps;
+    // Read once, then carried forward: each append is checked against the version it was read
+    // at, so another writer in between shows up as WrongExpectedVersionError, and a re-read.
+    let life: Life | undefined;
     for (let step = 0; step < 20 && !this.#closed; step++) {
-      const life = await this.loadLife(id);
+      life ??= await this.loadLife(id);
       if (life.spec && life.spec.node !== node) return;
       if (life.removed) {
         this.#clearTimers(id);
@@ -246,15 +249,18 @@ export class Executor {
       }
       this.#deps.logger.debug({ containerId: id, action: action.type }, 'reconcile step');
       try {
-        if ((await this.#perform(id, life, action)) === 'done') return;
+        const after = await this.#perform(id, life, action);
+        if (after === 'done') return;
+        life = after;
       } catch (error) {
-        if (error instanceof WrongExpectedVersionError) continue;
-        throw error;
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        life = undefined;
       }
     }
   }
 
-  async #perform(id: string, life: Life, action: Action): Promise<'continue' | 'done'> {
+  /** Takes one step: 'done', or the life after it (what the step appended, folded in). */
+  async #perform(id: string, life: Life, action: Action): Promise<Life | 'done'> {
     const { runtime, node } = this.#deps;
     switch (action.type) {
       case 'none':
@@ -262,10 +268,10 @@ export class Executor {
       case 'cleanup':
       case 'reap':
         await runtime.destroy(id, { keepData: action.type === 'reap' });
-        return 'continue';
+        return life;
       case 'record-exit':
         this.#clearTimers(id);
-        await this.#append(id, life, {
+        return this.#append(id, life, {
           type: 'ContainerExited',
           data: {
             containerId: id,
@@ -277,26 +283,27 @@ export class Executor {
             attempt: action.exit.attempt,
           },
         });
-        return 'continue';
       case 'record-lost':
         await runtime.destroy(id, { keepData: true });
-        await this.#fail(id, life, ExecutorErrorCode.ContainerLost, 'the container and its monitor vanished');
-        return 'continue';
+        return this.#fail(
+          id,
+          life,
+          ExecutorErrorCode.ContainerLost,
+          'the container and its monitor vanished',
+        );
       case 'record-start': {
         const ready = await this.readiness(id);
-        await this.#append(
+        return this.#append(
           id,
           life,
           this.#started(id, action.attempt, action.pid, ready && !('failed' in ready) ? ready : undefined),
         );
-        return 'continue';
       }
       case 'stop':
         this.#stop(id, action.timeoutSeconds);
         return 'done';
       case 'auto-remove':
-        await this.#autoRemove(id, life);
-        return 'continue';
+        return this.#autoRemove(id, life);
       case 'start':
         return this.#start(id, life, action.attempt);
       default: {
@@ -306,13 +313,10 @@ export class Executor {
     }
   }
 
-  async #start(id: string, life: Life, attempt: number): Promise<'continue' | 'done'> {
+  async #start(id: string, life: Life, attempt: number): Promise<Life | 'done'> {
     const ready = await this.readiness(id);
     if (!ready) return 'done';
-    if ('failed' in ready) {
-      await this.#fail(id, life, ready.code, ready.message);
-      return 'continue';
-    }
+    if ('failed' in ready) return this.#fail(id, life, ready.code, ready.message);
     const now = this.#deps.now?.() ?? new Date();
     if (life.exited && life.policyRestarts > 0) {
       const due = Date.parse(life.exited.finishedAt) + restartDelayMs(life.policyRestarts);
@@ -359,14 +363,12 @@ export class Executor {
         openStdin: spec.openStdin ?? false,
       });
       runtime.watch(id, () => void this.reconcile(id).catch(() => {}));
-      await this.#append(id, life, this.#started(id, attempt, pid, ready));
-      return 'continue';
+      return await this.#append(id, life, this.#started(id, attempt, pid, ready));
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) throw error;
       if (!(error instanceof ExecutorError)) throw error;
       this.#deps.logger.warn({ containerId: id, code: error.code, err: error }, 'container failed to start');
-      await this.#fail(id, life, error.code, error.message);
-      return 'continue';
+      return this.#fail(id, life, error.code, error.message);
     }
   }
 
@@ -386,19 +388,21 @@ export class Executor {
     };
   }
 
-  async #fail(id: string, life: Life, code: string, message: string): Promise<void> {
-    await this.#append(id, life, {
+  async #fail(id: string, life: Life, code: string, message: string): Promise<Life> {
+    return this.#append(id, life, {
       type: 'ContainerFailed',
       data: { containerId: id, node: this.#deps.node, code, message: message.slice(0, 8000) },
     });
   }
 
-  async #append(id: string, life: Life, event: Omit<NewEvent, 'correlationId'>): Promise<void> {
+  /** Appends one event at the version `life` was read at; the life with it folded in. */
+  async #append(id: string, life: Life, event: Omit<NewEvent, 'correlationId'>): Promise<Life> {
     await this.#deps.store.append(containerStream(id), life.version, [{ ...event, correlationId: id }]);
+    return evolveLife(life, event as unknown as LifeEvent);
   }
 
   /** `--rm`: the container and its name go once it has exited for good. */
-  async #autoRemove(id: string, life: Life): Promise<void> {
+  async #autoRemove(id: string, life: Life): Promise<Life> {
     const spec = life.spec!;
     const nameStream = containerNameStream(spec.name);
     const nameEvents = await this.#deps.store.readStream(nameStream);
@@ -422,6 +426,7 @@ export class Executor {
           ]
         : []),
     ]);
+    return evolveLife(life, { type: 'ContainerRemoved', data });
   }
 
   /** SIGTERM now, SIGKILL after the timeout unless the container exited first. */
