@@ -268,6 +268,18 @@ export function createClient(options: ClientOptions): LxrClient {
     }
   }
 
+  /** `/v1/containers/{ref}[/{verb}]`, with the query parameters that are set. */
+  const containerPath = (
+    ref: string,
+    verb?: string,
+    params: Record<string, string | number | undefined> = {},
+  ): string => {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));
+    const path = `/v1/containers/${encodeURIComponent(ref)}${verb ? `/${verb}` : ''}`;
+    return query.size > 0 ? `${path}?${query}` : path;
+  };
+
   return {
     url: base,
     containers: {
@@ -287,37 +299,19 @@ export function createClient(options: ClientOptions): LxrClient {
         for (const label of labels ?? []) query.append('label', label);
         return json('GET', `/v1/containers${query.size > 0 ? `?${query}` : ''}`, { signal });
       },
-      get: (ref, { signal } = {}) => json('GET', `/v1/containers/${encodeURIComponent(ref)}`, { signal }),
+      get: (ref, { signal } = {}) => json('GET', containerPath(ref), { signal }),
       remove: (ref, { signal, force } = {}) =>
-        json('DELETE', `/v1/containers/${encodeURIComponent(ref)}${force ? '?force=true' : ''}`, { signal }),
-      start: (ref, { signal } = {}) =>
-        json('POST', `/v1/containers/${encodeURIComponent(ref)}/start`, { signal }),
+        json('DELETE', containerPath(ref, undefined, { force: force ? 'true' : undefined }), { signal }),
+      start: (ref, { signal } = {}) => json('POST', containerPath(ref, 'start'), { signal }),
       stop: (ref, { signal, timeoutSeconds } = {}) =>
-        json(
-          'POST',
-          `/v1/containers/${encodeURIComponent(ref)}/stop${timeoutSeconds === undefined ? '' : `?t=${timeoutSeconds}`}`,
-          { signal },
-        ),
+        json('POST', containerPath(ref, 'stop', { t: timeoutSeconds }), { signal }),
       restart: (ref, { signal, timeoutSeconds } = {}) =>
-        json(
-          'POST',
-          `/v1/containers/${encodeURIComponent(ref)}/restart${timeoutSeconds === undefined ? '' : `?t=${timeoutSeconds}`}`,
-          { signal },
-        ),
+        json('POST', containerPath(ref, 'restart', { t: timeoutSeconds }), { signal }),
       kill: (ref, { signal, signalName } = {}) =>
-        json(
-          'POST',
-          `/v1/containers/${encodeURIComponent(ref)}/kill${signalName ? `?signal=${encodeURIComponent(signalName)}` : ''}`,
-          { signal },
-        ),
-      stats: (ref, { signal } = {}) =>
-        json('GET', `/v1/containers/${encodeURIComponent(ref)}/stats`, { signal }),
+        json('POST', containerPath(ref, 'kill', { signal: signalName || undefined }), { signal }),
+      stats: (ref, { signal } = {}) => json('GET', containerPath(ref, 'stats'), { signal }),
       async *logs(ref, { signal, follow, tail, since } = {}) {
-        const query = new URLSearchParams();
-        if (follow) query.set('follow', 'true');
-        if (tail !== undefined) query.set('tail', String(tail));
-        if (since !== undefined) query.set('since', since);
-        const path = `/v1/containers/${encodeURIComponent(ref)}/logs${query.size > 0 ? `?${query}` : ''}`;
+        const path = containerPath(ref, 'logs', { follow: follow ? 'true' : undefined, tail, since });
         const response = await send('GET', path, {
           signal,
           stream: true,
