@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/sys.h"
 #include "monitor.h"
 
 static int write_all(int fd, const void *buf, size_t len) {
@@ -115,15 +116,6 @@ int frame_feed(struct frame_reader *r, struct frame_sink *sink, const uint8_t *b
   return 0;
 }
 
-void format_now(char *buf, size_t size) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
-}
-
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
 static size_t utf8_len(const unsigned char *s, size_t len) {
   unsigned char c = s[0];
@@ -171,7 +163,7 @@ size_t json_escape(char *out, size_t cap, const char *s, size_t len) {
 
 size_t format_exit(char *buf, size_t size, int status, bool oom_killed) {
   char now[48];
-  format_now(now, sizeof now);
+  lxr_format_now(now, sizeof now);
   int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
   char sig[24] = "null";
   if (WIFSIGNALED(status)) {
@@ -212,7 +204,7 @@ static void log_entry(struct log_file *log, int stream, const char *text, size_t
   /* Worst case every byte becomes \u00XX. */
   static char entry[16384 * 6 + 128];
   char now[48];
-  format_now(now, sizeof now);
+  lxr_format_now(now, sizeof now);
   size_t o = (size_t)snprintf(entry, sizeof entry, "{\"log\":\"");
   o += json_escape(entry + o, sizeof entry - o, text, len);
   o += (size_t)snprintf(entry + o, sizeof entry - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
@@ -280,29 +272,6 @@ int listen_unix(const char *path) {
     errno = e;
     return -1;
   }
-  return fd;
-}
-
-int recv_fd(int sock) {
-  char data[256];
-  struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                       .msg_controllen = sizeof control.buf};
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-    errno = EBADMSG;
-    return -1;
-  }
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;
 }
 
@@ -410,7 +379,7 @@ int wait_runtime(int sfd, pid_t runtime, int console_listen, int *console) {
     if (want_console && (fds[1].revents & POLLIN)) {
       int conn = accept4(console_listen, NULL, NULL, SOCK_CLOEXEC);
       if (conn >= 0) {
-        *console = recv_fd(conn);
+        *console = lxr_recv_fd(conn);
         close(conn);
         if (*console < 0) return -1;
       }

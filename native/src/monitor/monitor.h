@@ -60,8 +60,6 @@ void log_write(struct log_file *log, int stream, const char *buf, size_t len);
 /* Writes what is left of unterminated lines. */
 void log_flush(struct log_file *log);
 
-/* RFC 3339 UTC with nanoseconds into buf (at least 40 bytes). */
-void format_now(char *buf, size_t size);
 /* Appends s as a JSON string body (no quotes), replacing invalid UTF-8 with U+FFFD; returns the
  * length written, or the length needed when out is too small. */
 size_t json_escape(char *out, size_t cap, const char *s, size_t len);
@@ -75,8 +73,6 @@ pid_t spawn_with_stdio(char *const argv[], int in, int out, int err);
 
 /* A unix listening socket at path (mode 0600), non-blocking, close-on-exec. */
 int listen_unix(const char *path);
-/* Receives one fd sent with SCM_RIGHTS over a connected unix socket. */
-int recv_fd(int sock);
 
 /* Reads a small text file whole into buf (NUL-terminated); -1 on error. */
 ssize_t read_small_file(const char *path, char *buf, size_t size);

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 
+#include "../common/sys.h"
 #include "runtime.h"
 
 struct init_args {
@@ -197,13 +197,7 @@ int lxr_cmd_create(const struct lxr_create_opts *o, lxr_error *err) {
   if (await_init(sv[0], err) < 0) goto fail;
   st.pid = pid;
   st.start_time = lxr_proc_start_time(pid);
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  struct tm tm;
-  gmtime_r(&now.tv_sec, &tm);
-  char day[32];
-  strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(st.created, sizeof st.created, "%s.%09ldZ", day, now.tv_nsec);
+  lxr_format_now(st.created, sizeof st.created);
   if (lxr_state_save(&st, err) < 0) goto fail;
   if (o->pid_file && lxr_write_pid_file(o->pid_file, pid, err) < 0) goto fail;
   close(sv[0]);

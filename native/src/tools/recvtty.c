@@ -11,24 +11,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/sys.h"
+
 static int fail(const char *what) {
   fprintf(stderr, "lxr-recvtty: %s: %s\n", what, strerror(errno));
   return 1;
-}
-
-static int receive_fd(int conn) {
-  char name[256], control[CMSG_SPACE(sizeof(int))];
-  struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-  if (recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) < 0) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) {
-    errno = EBADMSG;
-    return -1;
-  }
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
 }
 
 int main(int argc, char **argv) {
@@ -43,7 +30,7 @@ int main(int argc, char **argv) {
   if (sock < 0 || bind(sock, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(sock, 1) < 0) return fail(argv[1]);
   int conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
   if (conn < 0) return fail("accept");
-  int master = receive_fd(conn);
+  int master = lxr_recv_fd(conn);
   if (master < 0) return fail("receive the pty");
   close(conn);
   close(sock);
