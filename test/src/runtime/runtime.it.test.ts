@@ -29,6 +29,37 @@ function hostDisk(): [number, number] {
   return [Number(major), Number(minor)];
 }
 
+/** Execs a detached `sleep 1000` into container `id`; returns its host pid (from --pid-file). */
+async function execDetachedSleep(box: Sandbox, rt: Runtime, id: string): Promise<number> {
+  const pidFile = path.join(box.dir, 'exec.pid');
+  const e = await box.runtime(
+    rt,
+    ['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '1000'],
+    undefined,
+    {
+      detached: true,
+    },
+  );
+  assert.equal(e.code, 0, e.stderr);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  assert.ok(pid > 0, `exec --pid-file wrote a pid: ${pid}`);
+  return pid;
+}
+
+/** Whether pid is still a running process (neither gone nor a zombie). */
+function alive(pid: number): boolean {
+  return existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** A bundle whose command eats memory past a 32 MiB limit (no swap), then prints `status=$?`. */
+function oomBundle(box: Sandbox) {
+  const limit = 32 * 1024 * 1024;
+  return box.bundle({
+    args: ['sh', '-c', 'tail /dev/zero; echo status=$?'],
+    resources: { memory: { limit, swap: limit } },
+  });
+}
+
 async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
   const box = await Sandbox.create();
   try {
@@ -294,24 +325,12 @@ for (const rt of runtimes()) {
       await withSandbox(async (box) => {
         const bundle = await box.bundle({ args: ['sleep', '1000'] });
         const id = await box.start(rt, bundle);
-        const pidFile = path.join(box.dir, 'exec.pid');
-        const e = await box.runtime(
-          rt,
-          ['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '1000'],
-          undefined,
-          {
-            detached: true,
-          },
-        );
-        assert.equal(e.code, 0, e.stderr);
-        const execPid = Number(readFileSync(pidFile, 'utf8'));
-        assert.ok(execPid > 0);
+        const execPid = await execDetachedSleep(box, rt, id);
         assert.equal((await box.runtime(rt, ['delete', '--force', id])).code, 0);
         for (const d of box.cgroupDirs(bundle.config.linux.cgroupsPath!))
           assert.ok(!existsSync(d), `${d} is removed`);
         await new Promise((r) => setTimeout(r, 50));
-        const stat = existsSync(`/proc/${execPid}/stat`) ? readFileSync(`/proc/${execPid}/stat`, 'utf8') : '';
-        assert.ok(stat === '' || / Z /.test(stat), 'the exec’d process is gone');
+        assert.ok(!alive(execPid), 'the exec’d process is gone');
       });
     });
 
@@ -319,34 +338,18 @@ for (const rt of runtimes()) {
       await withSandbox(async (box) => {
         const bundle = await box.bundle({ args: ['sleep', '1000'], init: true });
         const id = await box.start(rt, bundle);
-        const pidFile = path.join(box.dir, 'exec.pid');
-        const e = await box.runtime(
-          rt,
-          ['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '1000'],
-          undefined,
-          {
-            detached: true,
-          },
-        );
-        assert.equal(e.code, 0, e.stderr);
-        const execPid = Number(readFileSync(pidFile, 'utf8'));
+        const execPid = await execDetachedSleep(box, rt, id);
         assert.equal((await box.runtime(rt, ['kill', '--all', id, 'KILL'])).code, 0);
         await box.waitStopped(rt, id);
         const deadline = Date.now() + 5_000;
-        const alive = () =>
-          existsSync(`/proc/${execPid}/stat`) && !/\) Z /.test(readFileSync(`/proc/${execPid}/stat`, 'utf8'));
-        while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        assert.ok(!alive(), 'the exec’d sleep got the signal');
+        while (alive(execPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(!alive(execPid), 'the exec’d sleep got the signal');
       });
     });
 
     test('a memory limit leads to an OOM kill, counted by the cgroup', async () => {
       await withSandbox(async (box) => {
-        const limit = 32 * 1024 * 1024;
-        const bundle = await box.bundle({
-          args: ['sh', '-c', 'tail /dev/zero; echo status=$?'],
-          resources: { memory: { limit, swap: limit } },
-        });
+        const bundle = await oomBundle(box);
         const id = await box.start(rt, bundle);
         await box.waitStopped(rt, id);
         const memory = box.cgroupDirs(bundle.config.linux.cgroupsPath!).find((d) => d.includes('/memory/'));
@@ -362,11 +365,7 @@ for (const rt of runtimes()) {
 
     test('an OOM-killed command dies of SIGKILL (status 137)', async () => {
       await withSandbox(async (box) => {
-        const limit = 32 * 1024 * 1024;
-        const bundle = await box.bundle({
-          args: ['sh', '-c', 'tail /dev/zero; echo status=$?'],
-          resources: { memory: { limit, swap: limit } },
-        });
+        const bundle = await oomBundle(box);
         const r = await box.run(rt, bundle);
         assert.equal(facts(r.stdout).status, '137', r.stdout + r.stderr);
       });
