@@ -1,7 +1,6 @@
-import { ApiError } from '@lxr/client';
 import { booleanFlag } from '../argv.js';
-import { ExitCode } from '../errors.js';
 import type { Command } from './command.js';
+import { eachContainer } from './container-wait.js';
 
 /** `lxr rm`. */
 export const rmCommand: Command = {
@@ -20,20 +19,8 @@ export const rmCommand: Command = {
     },
   ],
   args: { min: 1 },
-  async run(ctx, args) {
-    const client = await ctx.client();
-    let status: number = ExitCode.Ok;
-    for (const ref of args.positionals) {
-      try {
-        await client.containers.remove(ref, { signal: ctx.signal, force: booleanFlag(args, 'force') });
-        ctx.stdout.write(`${ref}\n`);
-      } catch (error) {
-        // The API's problem detail names the container and what to do; other errors (API down) stop here.
-        if (!(error instanceof ApiError)) throw error;
-        ctx.stderr.write(`Error: ${error.message}\n`);
-        status = ExitCode.Failure;
-      }
-    }
-    return status;
-  },
+  run: (ctx, args) =>
+    eachContainer(ctx, args.positionals, async (client, ref) => {
+      await client.containers.remove(ref, { signal: ctx.signal, force: booleanFlag(args, 'force') });
+    }),
 };
