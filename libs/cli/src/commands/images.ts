@@ -3,9 +3,9 @@ import { booleanFlag, stringFlag } from '../argv.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { timeAgo } from '../format/duration.js';
 import { formatTable } from '../format/table.js';
+import { humanSize } from '../format/units.js';
 import { type Command, FORMAT_FLAG } from './command.js';
 import { jsonLines, outputFormat } from './format-flag.js';
-import { humanSize } from './pull.js';
 
 /** `docker.io/library/busybox:1` → [`busybox`, `1`], as `docker images` shows a reference. */
 export function repositoryAndTag(reference: string): [string, string] {

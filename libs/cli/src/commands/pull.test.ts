@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PullMessage } from '@lxr/client';
+import { humanSize } from '../format/units.js';
 import { repositoryAndTag } from './images.js';
-import { humanSize, layerLine, PullRenderer } from './pull.js';
+import { layerLine, PullRenderer } from './pull.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const subject = { pullId: 'p1', reference: 'docker.io/library/busybox:latest', node: 'n1' };

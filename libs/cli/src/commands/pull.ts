@@ -2,26 +2,8 @@ import type { PullMessage } from '@lxr/client';
 import { booleanFlag, stringFlag } from '../argv.js';
 import type { Output } from '../context.js';
 import { CliError, ExitCode } from '../errors.js';
+import { humanSize } from '../format/units.js';
 import type { Command } from './command.js';
-
-/** docker's sizes: decimal units, 3 significant digits (`1.23MB`). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${
-    unit === 0
-      ? value
-      : value
-          .toPrecision(3)
-          .replace(/(\.\d*?)0+$/, '$1')
-          .replace(/\.$/, '')
-  }${units[unit]}`;
-}
 
 /** One layer's line while pulling, as docker draws it: `a1b2c3d4e5f6: Downloading [====>     ] 1.2MB/3.4MB`. */
 export function layerLine(

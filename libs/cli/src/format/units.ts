@@ -22,3 +22,22 @@ export function parseBytes(text: string, flag: string): number {
   const bytes = Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]!);
   return bytes;
 }
+
+/** docker's sizes: decimal units, 3 significant digits (`1.23MB`). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${
+    unit === 0
+      ? value
+      : value
+          .toPrecision(3)
+          .replace(/(\.\d*?)0+$/, '$1')
+          .replace(/\.$/, '')
+  }${units[unit]}`;
+}
