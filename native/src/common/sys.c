@@ -6,6 +6,26 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
+
+int lxr_write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        continue;
+      }
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
 
 void lxr_format_now(char *buf, size_t size) {
   struct timespec ts;

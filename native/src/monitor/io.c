@@ -20,26 +20,6 @@
 #include "../common/sys.h"
 #include "monitor.h"
 
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        /* A non-blocking peer that is slow: wait until it can take more. */
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-        continue;
-      }
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 int frame_write(int fd, uint8_t type, const void *payload, size_t len) {
   uint8_t hdr[5] = {type, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
   /* One sendmsg-like write when small keeps frames whole for readers that read once. */
@@ -47,10 +27,10 @@ int frame_write(int fd, uint8_t type, const void *payload, size_t len) {
     uint8_t buf[4096 + 5];
     memcpy(buf, hdr, 5);
     if (len) memcpy(buf + 5, payload, len);
-    return write_all(fd, buf, len + 5);
+    return lxr_write_all(fd, buf, len + 5);
   }
-  if (write_all(fd, hdr, 5) < 0) return -1;
-  return write_all(fd, payload, len);
+  if (lxr_write_all(fd, hdr, 5) < 0) return -1;
+  return lxr_write_all(fd, payload, len);
 }
 
 static void frame_control(struct frame_reader *r, struct frame_sink *sink) {
@@ -65,7 +45,7 @@ static void frame_control(struct frame_reader *r, struct frame_sink *sink) {
   case FRAME_CLOSE_STDIN:
     /* With a tty the master is both ends: send EOF (^D) instead of closing it. */
     if (sink->console_fd >= 0) {
-      write_all(sink->console_fd, "\x04", 1);
+      lxr_write_all(sink->console_fd, "\x04", 1);
     } else if (sink->stdin_fd >= 0) {
       close(sink->stdin_fd);
       sink->stdin_fd = -1;
@@ -97,7 +77,7 @@ int frame_feed(struct frame_reader *r, struct frame_sink *sink, const uint8_t *b
     }
     size_t take = r->remaining < len ? r->remaining : len;
     if (r->type == FRAME_STDIN) {
-      if (sink->stdin_fd >= 0 && take > 0 && write_all(sink->stdin_fd, buf, take) < 0) {
+      if (sink->stdin_fd >= 0 && take > 0 && lxr_write_all(sink->stdin_fd, buf, take) < 0) {
         close(sink->stdin_fd);
         sink->stdin_fd = -1;
       }
@@ -210,7 +190,7 @@ static void log_entry(struct log_file *log, int stream, const char *text, size_t
   o += (size_t)snprintf(entry + o, sizeof entry - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n",
                         stream == FRAME_STDERR ? "stderr" : "stdout", now);
   if (log->fd < 0) return;
-  if (write_all(log->fd, entry, o) == 0) log->size += (off_t)o;
+  if (lxr_write_all(log->fd, entry, o) == 0) log->size += (off_t)o;
   if (log->max_size > 0 && log->size >= log->max_size) log_rotate(log);
 }
 
@@ -292,7 +272,7 @@ int write_file_atomic(const char *path, const char *data, size_t len) {
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
-  int rc = write_all(fd, data, len);
+  int rc = lxr_write_all(fd, data, len);
   if (close(fd) < 0) rc = -1;
   if (rc == 0) rc = rename(tmp, path);
   return rc;

@@ -15,7 +15,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "../common/sys.h"
 #include "runtime.h"
 
 struct init_args {

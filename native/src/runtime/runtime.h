@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "../common/error.h"
+#include "../common/sys.h"
 
 #define LXR_DEFAULT_ROOT "/run/lxr-runtime"
 
@@ -226,7 +227,6 @@ int lxr_connect_unix(const char *path, lxr_error *err);
 /* Writes pid to path atomically (temp file + rename). */
 int lxr_write_pid_file(const char *path, pid_t pid, lxr_error *err);
 ssize_t lxr_read_all(int fd, char *buf, size_t len);
-int lxr_write_all(int fd, const void *buf, size_t len);
 
 /* ---- commands (create.c, exec.c, commands.c) ---- */
 

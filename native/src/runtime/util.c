@@ -29,17 +29,6 @@ void *lxr_calloc(size_t n, size_t size) {
   return p;
 }
 
-int lxr_write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = LXR_RETRY(write(fd, p, len));
-    if (n < 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 ssize_t lxr_read_all(int fd, char *buf, size_t len) {
   size_t got = 0;
   while (got < len) {
