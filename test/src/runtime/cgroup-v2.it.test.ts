@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { requiresRoot } from '@lxr/testkit';
-import { facts, runCommand, runtimes, Sandbox } from './harness.js';
+import { facts, hostDisk, runCommand, runtimes, withSandbox } from './harness.js';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
@@ -30,8 +30,7 @@ const read = (dir: string, file: string) => readFileSync(path.join(dir, file), '
 for (const rt of runtimes()) {
   describe(`${rt.name}: cgroup v2`, { skip, concurrency: false }, () => {
     test('memory, swap, cpu and pids limits land in the unified hierarchy', async () => {
-      const box = await Sandbox.create();
-      try {
+      await withSandbox(async (box) => {
         const limit = 64 * 1024 * 1024;
         const bundle = await box.bundle({
           args: ['sleep', '1000'],
@@ -49,14 +48,11 @@ for (const rt of runtimes()) {
         assert.equal(read(dir, 'cpu.max'), '50000 100000');
         assert.equal(read(dir, 'pids.max'), '42');
         assert.ok(Number(read(dir, 'cpu.weight')) > 0);
-      } finally {
-        await box.cleanup();
-      }
+      });
     });
 
     test('an OOM kill is counted in memory.events', async () => {
-      const box = await Sandbox.create();
-      try {
+      await withSandbox(async (box) => {
         const limit = 32 * 1024 * 1024;
         const bundle = await box.bundle({
           args: ['sh', '-c', 'tail /dev/zero; echo status=$?; sleep 1000'],
@@ -68,14 +64,11 @@ for (const rt of runtimes()) {
         while (!/oom_kill [1-9]/.test(read(dir!, 'memory.events')) && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 50));
         assert.match(read(dir!, 'memory.events'), /oom_kill [1-9]/);
-      } finally {
-        await box.cleanup();
-      }
+      });
     });
 
     test('the container sees its own cgroup as the root of a read-only cgroup2 mount', async () => {
-      const box = await Sandbox.create();
-      try {
+      await withSandbox(async (box) => {
         const bundle = await box.bundle({
           args: [
             'sh',
@@ -88,9 +81,7 @@ for (const rt of runtimes()) {
         const f = facts(r.stdout);
         assert.equal(f.cg, '0::/');
         assert.notEqual(f.mkdir, '0');
-      } finally {
-        await box.cleanup();
-      }
+      });
     });
   });
 }
@@ -130,11 +121,8 @@ for (const rt of runtimes()) {
     concurrency: false,
   }, () => {
     test('cgroup namespace root, read-only cgroup2, and device rules from a BPF program', async () => {
-      const box = await Sandbox.create();
-      try {
-        const [major, minor] = (readFileSync('/proc/partitions', 'utf8').split('\n')[2] ?? '8 0')
-          .trim()
-          .split(/\s+/);
+      await withSandbox(async (box) => {
+        const [major, minor] = hostDisk();
         const script = [
           'echo cg=$(grep "^0::" /proc/self/cgroup)',
           'echo fs=$(stat -f -c %t /sys/fs/cgroup)',
@@ -153,17 +141,14 @@ for (const rt of runtimes()) {
         assert.notEqual(f.mkdir, '0', '/sys/fs/cgroup is read-only');
         assert.notEqual(f.disk, '0', 'the BPF device program denies the host disk');
         assert.equal(f.null, '0', 'and allows /dev/null');
-      } finally {
-        await box.cleanup();
-      }
+      });
     });
   });
 }
 
 describe('lxr-runtime on v2 without the controllers its limits need', { skip: hybridSkip }, () => {
   test('fails with the controller and the cgroup named', async () => {
-    const box = await Sandbox.create();
-    try {
+    await withSandbox(async (box) => {
       const rt = runtimes()[0]!;
       const bundle = await box.bundle({ args: ['true'], resources: { memory: { limit: 64 << 20 } } });
       const r = await inV2View(rt, box.rootOf(rt), ['run', '--bundle', bundle.dir, box.id()]);
@@ -172,8 +157,6 @@ describe('lxr-runtime on v2 without the controllers its limits need', { skip: hy
         r.stderr,
         /^lxr-runtime: cgroup: the memory controller is not available in \/sys\/fs\/cgroup/,
       );
-    } finally {
-      await box.cleanup();
-    }
+    });
   });
 });

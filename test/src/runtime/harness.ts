@@ -184,6 +184,26 @@ export class Sandbox {
   }
 }
 
+/** Runs `fn` with a fresh sandbox, cleaned up however `fn` ends. */
+export async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
+  const box = await Sandbox.create();
+  try {
+    await fn(box);
+  } finally {
+    await box.cleanup();
+  }
+}
+
+/** major and minor of the host's first disk (from /proc/partitions). */
+export function hostDisk(): [number, number] {
+  const line = readFileSync('/proc/partitions', 'utf8')
+    .split('\n')
+    .slice(2)
+    .find((l) => l.trim() !== '');
+  const [major = '8', minor = '0'] = line?.trim().split(/\s+/) ?? [];
+  return [Number(major), Number(minor)];
+}
+
 /** Creates a network namespace with a veth whose inner end is eth0; removed at cleanup. */
 export async function netnsWithVeth(box: Sandbox): Promise<string> {
   counter += 1;

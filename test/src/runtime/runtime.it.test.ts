@@ -15,19 +15,17 @@ import {
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { requiresRoot } from '@lxr/testkit';
-import { facts, netnsWithVeth, type Runtime, runtimes, Sandbox } from './harness.js';
+import {
+  facts,
+  hostDisk,
+  netnsWithVeth,
+  type Runtime,
+  runtimes,
+  type Sandbox,
+  withSandbox,
+} from './harness.js';
 
 const skip = requiresRoot();
-
-/** major and minor of the host's first disk (from /proc/partitions). */
-function hostDisk(): [number, number] {
-  const line = readFileSync('/proc/partitions', 'utf8')
-    .split('\n')
-    .slice(2)
-    .find((l) => l.trim() !== '');
-  const [major = '8', minor = '0'] = line?.trim().split(/\s+/) ?? [];
-  return [Number(major), Number(minor)];
-}
 
 /** Execs a detached `sleep 1000` into container `id`; returns its host pid (from --pid-file). */
 async function execDetachedSleep(box: Sandbox, rt: Runtime, id: string): Promise<number> {
@@ -58,15 +56,6 @@ function oomBundle(box: Sandbox) {
     args: ['sh', '-c', 'tail /dev/zero; echo status=$?'],
     resources: { memory: { limit, swap: limit } },
   });
-}
-
-async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
-  const box = await Sandbox.create();
-  try {
-    await fn(box);
-  } finally {
-    await box.cleanup();
-  }
 }
 
 const SECURITY_REPORT = [
