@@ -18,11 +18,13 @@ import { startAttachSession } from './attach-session.js';
 import { startExecSession } from './exec-session.js';
 import { startLogsSession } from './logs-session.js';
 
+/** A checker of one request schema, compiled on its first request rather than at start-up. */
 function validator<S extends TSchema>(schema: S, what: string) {
-  const check = TypeCompiler.Compile(schema);
+  let compiled: ReturnType<typeof TypeCompiler.Compile<S>> | undefined;
   return (payload: unknown): Static<S> => {
-    if (check.Check(payload)) return payload;
-    const first = check.Errors(payload).First();
+    compiled ??= TypeCompiler.Compile(schema);
+    if (compiled.Check(payload)) return payload;
+    const first = compiled.Errors(payload).First();
     throw new ExecutorError(
       ExecutorErrorCode.BadRequest,
       `malformed ${what} request at ${first?.path || '/'}: ${first?.message ?? 'invalid'}`,
