@@ -15,6 +15,7 @@ import {
   createBusyboxBundle,
   nativeDir,
   removeCgroupTree,
+  waitFor,
 } from '@lxr/testkit';
 
 const exec = promisify(execFile);
@@ -159,11 +160,7 @@ export class Sandbox {
 
   /** Polls `state` until the container is stopped. */
   async waitStopped(rt: Runtime, id: string, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.state(rt, id)).status !== 'stopped') {
-      if (Date.now() > deadline) throw new Error(`${id} still runs after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(async () => (await this.state(rt, id)).status === 'stopped', `${id} to stop`, timeoutMs);
   }
 
   /** The host directories of a cgroup path below this process's cgroup, one per hierarchy. */
