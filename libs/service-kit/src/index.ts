@@ -5,4 +5,5 @@ export * from './health.js';
 export * from './heartbeat.js';
 export * from './logger.js';
 export * from './nodes.js';
+export * from './process.js';
 export * from './service.js';

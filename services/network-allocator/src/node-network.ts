@@ -12,6 +12,7 @@ import {
   type PublishedPort,
   type RecordedEvent,
 } from '@lxr/events';
+import { processExists } from '@lxr/service-kit';
 import {
   containerFilesDir,
   readHostResolvConf,
@@ -44,7 +45,7 @@ import {
   NETNS_DIR,
 } from './netns.js';
 import { leaseSubnetOnHost, NodeAddresses } from './node-addresses.js';
-import { processAlive, type WarmLink, WarmPool, warmOwner } from './warm-pool.js';
+import { type WarmLink, WarmPool, warmOwner } from './warm-pool.js';
 
 /** What one node's network is made of; every name is configurable so tests never touch `lxr0`. */
 export interface NodeNetworkSettings {
@@ -481,7 +482,7 @@ export class NodeNetwork {
     const inUse = (name: string, prefix: string) => {
       if (liveNames.has(name) || this.#warm?.owns(name)) return true;
       const owner = warmOwner(this.settings, name);
-      if (owner !== undefined) return owner !== process.pid && processAlive(owner);
+      if (owner !== undefined) return owner !== process.pid && processExists(owner);
       return this.#locks.hasPrefix(name.slice(prefix.length));
     };
     const orphanNetns = netnses.filter((n) => !inUse(n, netnsPrefix));

@@ -52,16 +52,6 @@ export function warmOwner(
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 
-/** True when a process with this pid runs on the host. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Keeps `size` container links made ahead of time, so that wiring a container is one
  * already-running `ip` process reading four lines — making a namespace and a veth pair and

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { type FSWatcher, watch } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { processExists } from '@lxr/service-kit';
 import type { LocalState } from '../domain/container-life.js';
 import { ExecutorError, ExecutorErrorCode } from '../errors.js';
 import { memoryCgroupDir, removeCgroups } from './cgroups.js';
@@ -30,16 +31,6 @@ const readText = async (file: string): Promise<string | undefined> => {
     throw error;
   }
 };
-
-/** True when `pid` is alive (a zombie counts: its parent has not reaped it yet). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** True when `pid` is an lxr-monitor, not some process that got a recycled pid. */
 async function isMonitor(pid: number): Promise<boolean> {
@@ -102,7 +93,7 @@ export class NodeRuntime {
     const monitorText = await readText(p.monitorPid);
     const monitor = monitorText === undefined ? null : Number(monitorText);
     const started = (await readText(p.started)) !== undefined;
-    if (pid !== null && monitor !== null && started && alive(monitor) && (await isMonitor(monitor))) {
+    if (pid !== null && monitor !== null && started && processExists(monitor) && (await isMonitor(monitor))) {
       return { status: 'running', attempt, pid };
     }
     // The monitor may have written exit.json between our two reads.
@@ -256,7 +247,11 @@ export class NodeRuntime {
       this.signal(state.pid!, 'SIGKILL');
       const monitorText = await readText(p.monitorPid);
       const monitor = monitorText === undefined ? null : Number(monitorText);
-      for (let i = 0; i < 500 && monitor !== null && alive(monitor) && (await isMonitor(monitor)); i++) {
+      for (
+        let i = 0;
+        i < 500 && monitor !== null && processExists(monitor) && (await isMonitor(monitor));
+        i++
+      ) {
         await sleep(10);
       }
     }
