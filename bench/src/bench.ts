@@ -47,6 +47,13 @@ export function quantile(samples: readonly number[], q: number): number {
 export const formatInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const formatMs = (n: number): string => `${n.toFixed(2)} ms`;
 
+/** How long `run` takes, in milliseconds. */
+export async function timed(run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return performance.now() - start;
+}
+
 /** Machine-wide CPU use (all processes, all cores) between `start()` and `stop()`, from /proc/stat. */
 export function cpuMeter(): { stop(): string } {
   const read = () => {

@@ -26,7 +26,7 @@ import {
   startRegistry,
   tarDirectory,
 } from '@lxr/testkit';
-import { type BenchRow, type BenchSection, cpuMeter, formatMs, quantile } from './bench.js';
+import { type BenchRow, type BenchSection, cpuMeter, formatMs, quantile, timed } from './bench.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -46,11 +46,6 @@ const PODMAN_RUN = [
 ];
 
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return ms(start);
-}
 const p50 = (xs: number[]) => quantile(xs, 0.5);
 const summary = (xs: number[]) => `p50 ${formatMs(p50(xs))}, p90 ${formatMs(quantile(xs, 0.9))}`;
 

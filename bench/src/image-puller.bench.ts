@@ -13,7 +13,7 @@ import {
   startRegistry,
   tarHostFiles,
 } from '@lxr/testkit';
-import { type BenchRow, type BenchSection, cpuMeter, formatMs, quantile } from './bench.js';
+import { type BenchRow, type BenchSection, cpuMeter, formatMs, quantile, timed } from './bench.js';
 
 const execFile = promisify(execFileCb);
 const RUNS = Number(process.env['LXR_BENCH_PULL_RUNS'] ?? 3);
@@ -24,12 +24,6 @@ const PODMAN_RATIO_GOAL = 0.7;
 
 const median = (xs: readonly number[]) => quantile(xs, 0.5);
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-
-async function timed(run: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await run();
-  return performance.now() - start;
-}
 
 /** Podman's flags for a throw-away store under `root`: the pull and the reset must name the same one. */
 function podmanStorage(root: string): string[] {
