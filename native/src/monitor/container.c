@@ -244,15 +244,8 @@ int container_main(int argc, char **argv) {
   long oom_after = -1;
   struct timespec deadline = {0};
   for (;;) {
-    if (exited && out_fd < 0 && err_fd < 0) break;
-    int timeout = -1;
-    if (exited) {
-      /* Output still in flight after the exit is drained for a short while, then dropped: a
-       * process that escaped the pid namespace could hold the pipe open forever. */
-      long left = ms_until(&deadline);
-      if (left <= 0) break;
-      timeout = (int)left;
-    }
+    int timeout;
+    if (!drain_timeout(exited, out_fd >= 0 || err_fd >= 0, &deadline, &timeout)) break;
     struct pollfd fds[4 + MAX_CLIENTS];
     fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
     fds[1] = (struct pollfd){.fd = out_fd, .events = POLLIN};

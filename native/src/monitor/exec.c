@@ -152,13 +152,8 @@ int exec_main(int argc, char **argv) {
   struct timespec deadline = {0};
   bool first_pass = true;
   for (;;) {
-    if (exited && out_fd < 0 && err_fd < 0) break;
-    int timeout = -1;
-    if (exited) {
-      long left = ms_until(&deadline);
-      if (left <= 0) break;
-      timeout = (int)left;
-    }
+    int timeout;
+    if (!drain_timeout(exited, out_fd >= 0 || err_fd >= 0, &deadline, &timeout)) break;
     struct pollfd fds[4] = {{.fd = sfd, .events = POLLIN},
                             {.fd = out_fd, .events = POLLIN},
                             {.fd = err_fd, .events = POLLIN},

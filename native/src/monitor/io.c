@@ -374,8 +374,18 @@ void deadline_after(struct timespec *deadline, long ms) {
   if (deadline->tv_nsec >= 1000000000L) deadline->tv_sec++, deadline->tv_nsec -= 1000000000L;
 }
 
-long ms_until(const struct timespec *deadline) {
+/* The milliseconds left until a deadline (<= 0: passed). */
+static long ms_until(const struct timespec *deadline) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+bool drain_timeout(bool exited, bool output_open, const struct timespec *deadline, int *timeout) {
+  *timeout = -1;
+  if (!exited) return true;
+  if (!output_open) return false;
+  long left = ms_until(deadline);
+  *timeout = (int)left;
+  return left > 0;
 }

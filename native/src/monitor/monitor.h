@@ -98,9 +98,14 @@ size_t read_output(int *fd, int console_fd, char *buf, size_t size);
  * succeeded but sent no master). The SIGCHLDs read here are gone: reap other children after. */
 int wait_runtime(int sfd, pid_t runtime, int console_listen, int *console);
 
-/* A CLOCK_MONOTONIC deadline `ms` from now, and the milliseconds left until one (<= 0: passed). */
+/* A CLOCK_MONOTONIC deadline `ms` from now. */
 void deadline_after(struct timespec *deadline, long ms);
-long ms_until(const struct timespec *deadline);
+
+/* The poll timeout of a loop that relays a process's output: -1 (none) while it runs; once it has
+ * exited, the ms left until `deadline` — output still in flight is drained for a short while, then
+ * dropped, as a process that escaped the pid namespace could hold the pipe open forever. False when
+ * the loop is done: exited with the output closed, or the deadline passed. */
+bool drain_timeout(bool exited, bool output_open, const struct timespec *deadline, int *timeout);
 
 int container_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
