@@ -1,7 +1,14 @@
-import type { PortBinding, PublishedPort, RecordedEvent, ResourceLimits, RestartPolicy } from '@lxr/events';
+import type {
+  PortBinding,
+  PublishedPort,
+  RecordedEvent,
+  ResourceLimits,
+  RestartPolicy,
+  VolumeMount,
+} from '@lxr/events';
 
 /** Resource limits, as `docker create --memory/--cpus/--pids-limit`: the `ContainerRequested` event's. */
-export type { PortBinding, PublishedPort, ResourceLimits, RestartPolicy };
+export type { PortBinding, PublishedPort, ResourceLimits, RestartPolicy, VolumeMount };
 
 /** The body of `POST /v1/containers`. */
 export interface CreateContainerRequest {
@@ -21,6 +28,8 @@ export interface CreateContainerRequest {
   readonly resources?: ResourceLimits;
   /** Published ports (`-p`). */
   readonly ports?: readonly PortBinding[];
+  /** Volumes and bind mounts (`-v`). */
+  readonly volumes?: readonly VolumeMount[];
   /** Static address on the container network (`--ip`). */
   readonly ip?: string;
   readonly user?: string;

@@ -47,6 +47,28 @@ export const RestartPolicy = Type.Object(
 );
 export type RestartPolicy = Static<typeof RestartPolicy>;
 
+/** docker's volume-name grammar. */
+export const VOLUME_NAME_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$';
+
+/**
+ * A volume as `-v`: a named volume (`name:/path`, created on first use, outlives the container), a
+ * host directory (`/host:/path`), or an anonymous volume (`/path`, removed with an `--rm` container).
+ */
+export const VolumeMount = Type.Object(
+  {
+    /** A volume name (docker's grammar) or an absolute host path; absent for an anonymous volume. */
+    source: Type.Optional(
+      Type.String({ pattern: '^(/.*|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})$', maxLength: 4096 }),
+    ),
+    /** Where it appears inside the container. */
+    destination: Type.String({ pattern: '^/', maxLength: 4096 }),
+    /** `:ro`. */
+    readOnly: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type VolumeMount = Static<typeof VolumeMount>;
+
 export const ContainerRequestedData = Type.Object(
   {
     containerId: ContainerId,
@@ -66,6 +88,8 @@ export const ContainerRequestedData = Type.Object(
     resources: ResourceLimits,
     /** Published ports (`-p`). */
     ports: Type.Optional(Type.Array(PortBinding, { maxItems: 1024 })),
+    /** Volumes and bind mounts (`-v`), prepared by the rootfs-builder. */
+    volumes: Type.Optional(Type.Array(VolumeMount, { maxItems: 256 })),
     /** A static address on the node's container network (`--ip`); allocated when absent. */
     ip: Type.Optional(Ipv4Address),
     /** `--user`: `name`, `uid`, `name:group` or `uid:gid` as the image resolves them. */

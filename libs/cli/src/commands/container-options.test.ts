@@ -7,6 +7,7 @@ import {
   containerRequest,
   parsePublish,
   parseRestartPolicy,
+  parseVolumes,
 } from './container-options.js';
 
 describe('container options', () => {
@@ -40,6 +41,34 @@ describe('container options', () => {
       assert.throws(
         () => parsePublish([bad]),
         (e: unknown) => e instanceof UsageError && e.message.includes(bad),
+      );
+    }
+  });
+
+  it('parses -v as docker does', () => {
+    assert.deepEqual(
+      parseVolumes(['data:/var/lib/data', '/srv/www:/usr/share/www:ro', '/cache', 'v1:/x:rw']),
+      [
+        { source: 'data', destination: '/var/lib/data' },
+        { source: '/srv/www', destination: '/usr/share/www', readOnly: true },
+        { destination: '/cache' },
+        { source: 'v1', destination: '/x' },
+      ],
+    );
+  });
+
+  it('refuses malformed -v values, naming them', () => {
+    for (const [spec, message] of [
+      ['relative', /container path must be absolute/],
+      ['data:relative', /container path must be absolute/],
+      ['./here:/x', /neither an absolute host path nor a volume name/],
+      ['a:/b:/c', /invalid volume spec "a:\/b:\/c"/],
+      ['data::/x', /invalid volume spec/],
+    ] as const) {
+      assert.throws(
+        () => parseVolumes([spec]),
+        (e: Error) => e instanceof UsageError && message.test(e.message),
+        spec,
       );
     }
   });

@@ -1,4 +1,10 @@
-import type { CreateContainerRequest, PortBinding, ResourceLimits, RestartPolicy } from '@lxr/client';
+import type {
+  CreateContainerRequest,
+  PortBinding,
+  ResourceLimits,
+  RestartPolicy,
+  VolumeMount,
+} from '@lxr/client';
 import { IPV4_PATTERN } from '@lxr/events/patterns';
 import { booleanFlag, type FlagSpec, listFlag, type ParsedArgs, stringFlag } from '../argv.js';
 import { UsageError } from '../errors.js';
@@ -36,6 +42,14 @@ export const containerOptionFlags: readonly FlagSpec[] = [
     kind: 'list',
     value: '[IP:][HOST:]PORT[/PROTO]',
     description: "Publish a container's port(s) to the host",
+  },
+  {
+    name: 'volume',
+    short: 'v',
+    kind: 'list',
+    value: '[SRC:]DST[:ro]',
+    description:
+      'Mount a named volume (name:/path), a host directory (/host:/path) or an anonymous one (/path)',
   },
   { name: 'ip', kind: 'string', value: 'ADDRESS', description: 'IPv4 address on the container network' },
   {
@@ -155,6 +169,40 @@ export function parsePublish(values: readonly string[]): PortBinding[] {
   return bindings;
 }
 
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/**
+ * Parses `-v` values as docker does: `name:/path`, `/host:/path`, `/path` (anonymous), each with an
+ * optional `:ro` or `:rw`. A relative host path is refused, as docker refuses it.
+ */
+export function parseVolumes(values: readonly string[]): VolumeMount[] {
+  return values.map((spec) => {
+    const usage = `invalid volume spec "${spec}": use NAME:/PATH, /HOST:/PATH or /PATH, optionally with :ro`;
+    const parts = spec.split(':');
+    let readOnly: boolean | undefined;
+    const last = parts.at(-1);
+    if (parts.length > 1 && (last === 'ro' || last === 'rw')) {
+      readOnly = last === 'ro' || undefined;
+      parts.pop();
+    }
+    if (parts.length > 2 || parts.some((p) => p === '')) throw new UsageError(usage);
+    const [source, destination] = parts.length === 2 ? parts : [undefined, parts[0]];
+    if (!destination!.startsWith('/')) {
+      throw new UsageError(`invalid volume spec "${spec}": the container path must be absolute`);
+    }
+    if (source !== undefined && !source.startsWith('/') && !VOLUME_NAME.test(source)) {
+      throw new UsageError(
+        `invalid volume spec "${spec}": "${source}" is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)`,
+      );
+    }
+    return {
+      ...(source === undefined ? {} : { source }),
+      destination: destination!,
+      ...(readOnly ? { readOnly } : {}),
+    };
+  });
+}
+
 /** Parses `--restart` as docker does: `no`, `on-failure[:N]`, `always`, `unless-stopped`. */
 export function parseRestartPolicy(text: string): RestartPolicy {
   const [name, count, ...rest] = text.split(':');
@@ -182,6 +230,7 @@ export function containerRequest(
   const [image, ...command] = args.positionals;
   const limits = resources(args);
   const ports = parsePublish(listFlag(args, 'publish'));
+  const volumes = parseVolumes(listFlag(args, 'volume'));
   const ip = stringFlag(args, 'ip');
   if (ip !== undefined && !IPV4.test(ip))
     throw new UsageError(`invalid argument "${ip}" for "--ip" flag: an IPv4 address`);
@@ -198,6 +247,7 @@ export function containerRequest(
     entrypoint: entrypoint === undefined ? undefined : entrypoint === '' ? [] : [entrypoint],
     resources: Object.keys(limits).length > 0 ? limits : undefined,
     ports: ports.length > 0 ? ports : undefined,
+    volumes: volumes.length > 0 ? volumes : undefined,
     ip,
     user: stringFlag(args, 'user'),
     workingDir: workdir,

@@ -117,6 +117,7 @@ function runOptions(body: CreateContainerBody): Partial<ContainerSpec> {
   const keys = [
     'entrypoint',
     'ports',
+    'volumes',
     'ip',
     'user',
     'workingDir',

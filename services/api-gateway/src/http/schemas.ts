@@ -62,6 +62,7 @@ export const CreateContainerBody = Type.Object(
     ide: Type.Optional(Type.Boolean({ default: true, description: 'Launch code-server in the container' })),
     resources: Type.Optional(ResourceLimits),
     ports: Type.Optional(CloneType(req.ports, { description: 'Published ports, as `-p`' })),
+    volumes: Type.Optional(CloneType(req.volumes, { description: 'Volumes and bind mounts, as `-v`' })),
     ip: Type.Optional(CloneType(req.ip, { description: 'Static address on the container network' })),
     user: Type.Optional(req.user),
     workingDir: Type.Optional(req.workingDir),
