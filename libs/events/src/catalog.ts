@@ -7,6 +7,7 @@ import { type LifecycleEvent, lifecycleEventSchemas } from './lifecycle.events.j
 import type { RecordedEvent } from './metadata.js';
 import { type NetworkEvent, networkEventSchemas } from './network.events.js';
 import { type RootfsEvent, rootfsEventSchemas } from './rootfs.events.js';
+import { type VolumeEvent, volumeEventSchemas } from './volume.events.js';
 
 /**
  * Every event lxr knows, as one discriminated union on `type`. A context adds its events here
@@ -18,7 +19,8 @@ export type LxrEvent =
   | NetworkEvent
   | ImageEvent
   | LifecycleEvent
-  | RootfsEvent;
+  | RootfsEvent
+  | VolumeEvent;
 export type LxrEventType = LxrEvent['type'];
 /** A recorded event of a known type, its `data` typed by `type`. */
 export type LxrRecordedEvent = {
@@ -40,6 +42,7 @@ const entries: Record<LxrEventType, CatalogEntry> = {
   ...lifecycleEventSchemas,
   ...rootfsEventSchemas,
   ...imageEventSchemas,
+  ...volumeEventSchemas,
 };
 // Compiled on first use of each type: compiling the whole catalog up front costs every process
 // (the CLI, each service) start-up time for types it never sees.

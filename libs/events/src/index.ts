@@ -8,3 +8,4 @@ export * from './metadata.js';
 export * from './network.events.js';
 export * from './rootfs.events.js';
 export * from './subjects.js';
+export * from './volume.events.js';
