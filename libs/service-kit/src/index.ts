@@ -3,6 +3,7 @@ export * from './config.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './heartbeat.js';
+export * from './keyed-lock.js';
 export * from './logger.js';
 export * from './nodes.js';
 export * from './process.js';

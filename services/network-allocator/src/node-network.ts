@@ -12,7 +12,7 @@ import {
   type PublishedPort,
   type RecordedEvent,
 } from '@lxr/events';
-import { processExists } from '@lxr/service-kit';
+import { KeyedLock, processExists } from '@lxr/service-kit';
 import {
   containerFilesDir,
   readHostResolvConf,
@@ -35,7 +35,7 @@ import { writeHostState } from './host-state.js';
 import { HostsFiles } from './hosts-files.js';
 import type { AllocateDecision, Allocation, Lease } from './ipam.decider.js';
 import { formatCidr, formatIpv4, macForIpv4 } from './ipv4.js';
-import { KeyedLock } from './keyed-lock.js';
+
 import {
   createContainerNetwork,
   deleteContainerNetwork,
