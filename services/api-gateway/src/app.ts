@@ -10,8 +10,9 @@ import { containerRoutes } from './containers/containers.routes.js';
 import { generateContainerName } from './domain/names.js';
 import { eventRoutes } from './events/events.routes.js';
 import type { SseWriter } from './events/sse-writer.js';
-import { bearerAuth } from './http/auth.js';
+import { createGatewayAuth, DEFAULT_LANDING } from './http/auth.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
+import { loginRoutes } from './http/login.routes.js';
 import { createGatewayMetrics, type GatewayMetrics, instrumentRequests } from './http/metrics.js';
 import { installProblemHandlers } from './http/problem.js';
 import type { ImageNodes } from './images/image-nodes.js';
@@ -68,7 +69,10 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   installProblemHandlers(app);
 
   const metrics = deps.metrics ?? createGatewayMetrics();
-  const auth = bearerAuth(deps.token);
+  // `gatewayAuth.api` guards the API (401 without a credential); `gatewayAuth.page` guards what
+  // people open in a browser (console, IDE), sending them to the login form instead.
+  const gatewayAuth = createGatewayAuth(deps.token);
+  const auth = gatewayAuth.api;
   const streams = new Set<SseWriter>();
   app.addHook('preClose', async () => {
     for (const stream of streams) stream.end();
@@ -106,6 +110,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { onRequest: auth, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { readiness: deps.readiness ?? {} });
+  await app.register(loginRoutes, { auth: gatewayAuth });
+  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect(DEFAULT_LANDING, 302));
 
   const handler = new ContainerHandler({
     store: deps.store,

@@ -13,6 +13,8 @@ export const ErrorCode = {
   InvalidCursor: 'INVALID_CURSOR',
   // 401
   Unauthorized: 'UNAUTHORIZED',
+  // 403
+  CrossSiteRequest: 'CROSS_SITE_REQUEST',
   // 404
   RouteNotFound: 'ROUTE_NOT_FOUND',
   ContainerNotFound: 'CONTAINER_NOT_FOUND',
@@ -77,6 +79,14 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     title: 'Unauthorized',
     description:
       'No bearer token, or not the one in `$LXR_HOME/api-token`. Send `Authorization: Bearer <token>`.',
+  },
+  CROSS_SITE_REQUEST: {
+    status: 403,
+    title: 'Cross-site request refused',
+    description:
+      'A request that changes state or opens a WebSocket was authenticated by the session cookie but did not ' +
+      "come from a page of the gateway's own origin (`Origin`/`Sec-Fetch-Site`). Browsers: use the console; " +
+      'programs: send `Authorization: Bearer <token>`.',
   },
   ROUTE_NOT_FOUND: {
     status: 404,
