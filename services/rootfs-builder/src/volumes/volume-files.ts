@@ -60,13 +60,30 @@ export async function copyTree(source: string, dir: string): Promise<void> {
   await run('cp', ['-a', '--no-target-directory', '--', source, dir]);
 }
 
-/** The bytes the files under `dir` hold (apparent size, each hardlinked file once); 0 when it is gone. */
+/**
+ * The bytes the files under `dir` hold, as docker counts a volume's size: apparent sizes of
+ * everything but directories, each hardlinked file once; 0 when `dir` is gone.
+ */
 export async function treeSize(dir: string): Promise<number> {
-  try {
-    const { stdout } = await run('du', ['-s', '--bytes', '--', dir]);
-    return Number.parseInt(stdout, 10) || 0;
-  } catch (error) {
-    if ((await lstat(dir).catch(() => undefined)) === undefined) return 0;
-    throw error;
-  }
+  const seen = new Set<number>();
+  let total = 0;
+  const walk = async (at: string): Promise<void> => {
+    const entries = await readdir(at, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    for (const entry of entries) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) {
+        await walk(full);
+        continue;
+      }
+      const stat = await lstat(full, { bigint: false }).catch(() => undefined);
+      if (!stat || (stat.nlink > 1 && seen.has(stat.ino))) continue;
+      if (stat.nlink > 1) seen.add(stat.ino);
+      total += stat.size;
+    }
+  };
+  await walk(dir);
+  return total;
 }
