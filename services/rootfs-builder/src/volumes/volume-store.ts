@@ -11,7 +11,7 @@ import {
   type VolumeSummary,
   volumeNodeStream,
 } from '@lxr/events';
-import type { Logger } from '@lxr/service-kit';
+import { KeyedLock, type Logger } from '@lxr/service-kit';
 import { VolumeError, VolumeErrorCode } from './errors.js';
 import {
   decide,
@@ -50,7 +50,8 @@ export class VolumeStore {
   readonly #stream: string;
   #state: VolumesState = initialVolumesState;
   #version = 0;
-  readonly #locks = new Map<string, Promise<unknown>>();
+  /** Work on one volume (by name), one piece at a time. */
+  readonly #locks = new KeyedLock();
 
   constructor(deps: VolumeStoreDeps) {
     this.#deps = deps;
@@ -78,7 +79,7 @@ export class VolumeStore {
           mounts.push(bindMount(planned.hostPath, planned.destination, planned.readOnly));
           continue;
         }
-        const data = await this.#locked(planned.name, async () => {
+        const data = await this.#locks.run(planned.name, async () => {
           await this.#ensure(planned.name, { anonymous: planned.anonymous, labels: {}, containerId });
           await writeFile(path.join(this.#usesDir(planned.name), containerId), '');
           await this.#seed(planned, rootfsPath);
@@ -98,7 +99,7 @@ export class VolumeStore {
   /** The container is gone: it no longer uses its volumes; with `removeAnonymous` (`--rm`) its anonymous ones go. */
   async release(containerId: string, options: { readonly removeAnonymous: boolean }): Promise<void> {
     for (const volume of (await this.#refresh()).values()) {
-      await this.#locked(volume.name, async () => {
+      await this.#locks.run(volume.name, async () => {
         await rm(path.join(this.#usesDir(volume.name), containerId), { force: true });
         const own = volume.anonymous && volume.containerId === containerId;
         if (options.removeAnonymous && own && (await this.#users(volume.name)).length === 0)
@@ -117,7 +118,7 @@ export class VolumeStore {
         VolumeErrorCode.Invalid,
         `invalid volume name "${name}": use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters`,
       );
-    await this.#locked(name, () => this.#ensure(name, { anonymous: false, labels: options.labels ?? {} }));
+    await this.#locks.run(name, () => this.#ensure(name, { anonymous: false, labels: options.labels ?? {} }));
     return this.inspect(name, { size: false });
   }
 
@@ -149,7 +150,7 @@ export class VolumeStore {
    */
   async remove(name: string, options: { readonly force?: boolean } = {}): Promise<VolumePruneResult> {
     try {
-      const reclaimedBytes = await this.#locked(name, () => this.#remove(name));
+      const reclaimedBytes = await this.#locks.run(name, () => this.#remove(name));
       return { removed: [name], reclaimedBytes };
     } catch (error) {
       if (options.force && error instanceof VolumeError && error.code === VolumeErrorCode.NotFound)
@@ -163,7 +164,7 @@ export class VolumeStore {
     const result = { removed: [] as string[], reclaimedBytes: 0 };
     for (const volume of (await this.#refresh()).values()) {
       if (!volume.anonymous && !options.all) continue;
-      await this.#locked(volume.name, async () => {
+      await this.#locks.run(volume.name, async () => {
         if ((await this.#users(volume.name)).length > 0 || !this.#state.has(volume.name)) return;
         result.reclaimedBytes += await this.#remove(volume.name);
         result.removed.push(volume.name);
@@ -201,18 +202,6 @@ export class VolumeStore {
         throw error;
       })
     ).sort();
-  }
-
-  /** Runs `work` once every earlier piece of work on the same volume has finished. */
-  #locked<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(name) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => undefined);
-    this.#locks.set(name, settled);
-    void settled.then(() => {
-      if (this.#locks.get(name) === settled) this.#locks.delete(name);
-    });
-    return next;
   }
 
   /** Folds what was appended to the node's volume stream since the last read. */
