@@ -15,6 +15,8 @@ import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
 import { loginRoutes } from './http/login.routes.js';
 import { createGatewayMetrics, type GatewayMetrics, instrumentRequests } from './http/metrics.js';
 import { installProblemHandlers } from './http/problem.js';
+import { ideProxyRoutes } from './ide/ide-proxy.routes.js';
+import { IdeTargets } from './ide/ide-target.js';
 import type { ImageNodes } from './images/image-nodes.js';
 import { imageRoutes } from './images/images.routes.js';
 import type { ExecutorLink } from './lifecycle/executor-link.js';
@@ -23,6 +25,7 @@ import { networkRoutes } from './networks/networks.routes.js';
 import type { NodeDirectory } from './nodes/node-directory.js';
 import { nodeRoutes } from './nodes/nodes.routes.js';
 import type { ContainersReadModel } from './read-model/containers.read-model.js';
+import { timelineRoutes } from './timeline/timeline.routes.js';
 
 /** Everything the gateway's HTTP surface needs; `main.ts` builds the real ones, tests their own. */
 export interface GatewayDeps {
@@ -112,6 +115,10 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { readiness: deps.readiness ?? {} });
   await app.register(loginRoutes, { auth: gatewayAuth });
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect(DEFAULT_LANDING, 302));
+  await app.register(ideProxyRoutes, {
+    targets: new IdeTargets({ store: deps.store, readModel: deps.readModel }),
+    auth: gatewayAuth.page,
+  });
 
   const handler = new ContainerHandler({
     store: deps.store,
@@ -151,6 +158,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         executors: deps.executors,
       });
       await v1.register(networkRoutes, { store: deps.store });
+      await v1.register(timelineRoutes, { store: deps.store, readModel: deps.readModel });
     },
     { prefix: '/v1' },
   );

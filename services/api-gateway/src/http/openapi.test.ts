@@ -22,6 +22,7 @@ describe('OpenAPI', () => {
       '/v1/containers/{ref}/start',
       '/v1/containers/{ref}/stats',
       '/v1/containers/{ref}/stop',
+      '/v1/containers/{ref}/timeline',
       '/v1/events',
       '/v1/images',
       '/v1/images/prune',
