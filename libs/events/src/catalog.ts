@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { type ContainerEvent, type ContainerNameEvent, containerEventSchemas } from './container.events.js';
 import { EventErrorCode, EventValidationError } from './errors.js';
+import { type IdeEvent, ideEventSchemas } from './ide.events.js';
 import { type ImageEvent, imageEventSchemas } from './image.events.js';
 import { type LifecycleEvent, lifecycleEventSchemas } from './lifecycle.events.js';
 import type { RecordedEvent } from './metadata.js';
@@ -20,7 +21,8 @@ export type LxrEvent =
   | ImageEvent
   | LifecycleEvent
   | RootfsEvent
-  | VolumeEvent;
+  | VolumeEvent
+  | IdeEvent;
 export type LxrEventType = LxrEvent['type'];
 /** A recorded event of a known type, its `data` typed by `type`. */
 export type LxrRecordedEvent = {
@@ -43,6 +45,7 @@ const entries: Record<LxrEventType, CatalogEntry> = {
   ...rootfsEventSchemas,
   ...imageEventSchemas,
   ...volumeEventSchemas,
+  ...ideEventSchemas,
 };
 // Compiled on first use of each type: compiling the whole catalog up front costs every process
 // (the CLI, each service) start-up time for types it never sees.

@@ -1,6 +1,7 @@
 export * from './catalog.js';
 export * from './container.events.js';
 export * from './errors.js';
+export * from './ide.events.js';
 export * from './ids.js';
 export * from './image.events.js';
 export * from './lifecycle.events.js';

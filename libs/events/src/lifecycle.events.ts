@@ -160,10 +160,25 @@ export const ExecRequest = Type.Object(
     env: Type.Optional(Type.Array(Type.String({ pattern: '^[^=]+=', maxLength: 65536 }), { maxItems: 4096 })),
     rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     cols: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    /**
+     * Run in the background, with no session: stdin is /dev/null, stdout and stderr go to `logPath`
+     * (a file of the node, under the executor's state), and the reply carries the process's `pid` on
+     * the node. The process belongs to the container (its init reaps it), not to the executor, so an
+     * executor restart leaves it running. `tty` and `interactive` must be false.
+     */
+    detach: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 export type ExecRequest = Static<typeof ExecRequest>;
+
+/** The executor's reply to a detached exec: the process runs, with this PID on the node. */
+export interface DetachedExecReply {
+  readonly session: string;
+  readonly pid: number;
+  /** Where its stdout and stderr go, on the node. */
+  readonly logPath: string;
+}
 
 export const LogsRequest = Type.Object(
   {

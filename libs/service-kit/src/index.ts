@@ -1,5 +1,6 @@
 export * from './common-config.js';
 export * from './config.js';
+export * from './contained-socket.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './heartbeat.js';

@@ -26,6 +26,8 @@ import type { NodeDirectory } from './nodes/node-directory.js';
 import { nodeRoutes } from './nodes/nodes.routes.js';
 import type { ContainersReadModel } from './read-model/containers.read-model.js';
 import { timelineRoutes } from './timeline/timeline.routes.js';
+import type { VolumeNodes } from './volumes/volume-nodes.js';
+import { volumeRoutes } from './volumes/volumes.routes.js';
 
 /** Everything the gateway's HTTP surface needs; `main.ts` builds the real ones, tests their own. */
 export interface GatewayDeps {
@@ -34,6 +36,8 @@ export interface GatewayDeps {
   readonly nodes: NodeDirectory;
   /** The nodes' image-pullers (request/reply); without it image listing and removal answer 503. */
   readonly images?: ImageNodes;
+  /** The nodes' rootfs-builders, which keep the volumes; without it volume requests answer 503. */
+  readonly volumes?: VolumeNodes;
   /** The bearer token every request under /v1 and the docs must carry. */
   readonly token: string;
   readonly ids?: { readonly containerId?: () => string; readonly name?: () => string };
@@ -105,6 +109,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         { name: 'nodes', description: 'Node agents' },
         { name: 'images', description: 'Images on the nodes (pull, images, rmi, image prune)' },
         { name: 'networks', description: 'Container addresses (lxr network inspect)' },
+        { name: 'volumes', description: 'Volumes on the nodes (volume create, ls, inspect, rm, prune)' },
         { name: 'health', description: 'Probes (no token)' },
       ],
     },
@@ -158,6 +163,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         executors: deps.executors,
       });
       await v1.register(networkRoutes, { store: deps.store });
+      await v1.register(volumeRoutes, { nodes: deps.nodes, volumes: deps.volumes ?? noVolumeNodes });
       await v1.register(timelineRoutes, { store: deps.store, readModel: deps.readModel });
     },
     { prefix: '/v1' },
@@ -167,3 +173,11 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
 const unavailable = () => Promise.reject(new Error('the gateway has no connection to the image-pullers'));
 const noImageNodes: ImageNodes = { list: unavailable, remove: unavailable, prune: unavailable };
+const noRootfsBuilders = () => Promise.reject(new Error('the gateway has no connection to the rootfs-builders'));
+const noVolumeNodes: VolumeNodes = {
+  create: noRootfsBuilders,
+  list: noRootfsBuilders,
+  inspect: noRootfsBuilders,
+  remove: noRootfsBuilders,
+  prune: noRootfsBuilders,
+};

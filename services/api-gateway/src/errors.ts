@@ -19,6 +19,7 @@ export const ErrorCode = {
   RouteNotFound: 'ROUTE_NOT_FOUND',
   ContainerNotFound: 'CONTAINER_NOT_FOUND',
   ImageNotFound: 'IMAGE_NOT_FOUND',
+  VolumeNotFound: 'VOLUME_NOT_FOUND',
   // 405
   MethodNotAllowed: 'METHOD_NOT_ALLOWED',
   // 409
@@ -27,8 +28,10 @@ export const ErrorCode = {
   IdempotencyKeyUsed: 'IDEMPOTENCY_KEY_USED',
   ConcurrentModification: 'CONCURRENT_MODIFICATION',
   ImageInUse: 'IMAGE_IN_USE',
+  VolumeInUse: 'VOLUME_IN_USE',
   ContainerNotRunning: 'CONTAINER_NOT_RUNNING',
   ContainerRunning: 'CONTAINER_RUNNING',
+  IdeDisabled: 'IDE_DISABLED',
   // 413
   BodyTooLarge: 'BODY_TOO_LARGE',
   // 415
@@ -41,7 +44,11 @@ export const ErrorCode = {
   NodeNotAlive: 'NODE_NOT_ALIVE',
   NodeUnreachable: 'NODE_UNREACHABLE',
   ImagePullerUnavailable: 'IMAGE_PULLER_UNAVAILABLE',
+  RootfsBuilderUnavailable: 'ROOTFS_BUILDER_UNAVAILABLE',
   NotReady: 'NOT_READY',
+  IdeNotReady: 'IDE_NOT_READY',
+  // 502
+  IdeUnreachable: 'IDE_UNREACHABLE',
   // 500
   Internal: 'INTERNAL',
 } as const;
@@ -98,6 +105,11 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     title: 'Image not found',
     description: 'No node has an image by that reference or id. `lxr images` lists them.',
   },
+  VOLUME_NOT_FOUND: {
+    status: 404,
+    title: 'Volume not found',
+    description: 'No node has a volume of that name. `lxr volume ls` lists them.',
+  },
   CONTAINER_NOT_FOUND: {
     status: 404,
     title: 'No such container',
@@ -129,6 +141,12 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     title: 'Image in use',
     description:
       'A container on the node uses the image. Remove the container first, or remove the image anyway with `force=true` (`lxr rmi -f`).',
+  },
+  VOLUME_IN_USE: {
+    status: 409,
+    title: 'Volume in use',
+    description:
+      'A container on the node uses the volume; as docker, even `force` does not remove it. Remove the container first (`lxr rm`).',
   },
   CONCURRENT_MODIFICATION: {
     status: 409,
@@ -191,10 +209,37 @@ export const errorCodes: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     description:
       "The node's image-puller did not answer over NATS. Check the node with `lxr status` / `lxr nodes`; retry once it is back.",
   },
+  ROOTFS_BUILDER_UNAVAILABLE: {
+    status: 503,
+    title: 'Rootfs-builder unavailable',
+    description:
+      "The node's rootfs-builder, which keeps its volumes, did not answer over NATS. Check the node with `lxr status` / `lxr nodes`; retry once it is back.",
+  },
   NOT_READY: {
     status: 503,
     title: 'Not ready',
     description: 'A dependency (PostgreSQL or NATS) is unreachable; `/readyz` says which.',
+  },
+  IDE_DISABLED: {
+    status: 409,
+    title: 'No IDE in this container',
+    description:
+      'The container was created without the IDE (`--no-ide`, or `lxr run`). Create a development ' +
+      'container with `lxr create` to get one.',
+  },
+  IDE_NOT_READY: {
+    status: 503,
+    title: 'IDE not ready',
+    description:
+      'The container is not running, or code-server is still starting (or restarting after it died). ' +
+      'Retry after `Retry-After` seconds; the detail carries the last `IdeFailed` reason, if any.',
+  },
+  IDE_UNREACHABLE: {
+    status: 502,
+    title: 'IDE unreachable',
+    description:
+      "code-server's socket in the container did not answer (it died just now, or the container is on " +
+      'another node than this gateway). The ide-launcher restarts it; retry shortly.',
   },
   INTERNAL: {
     status: 500,

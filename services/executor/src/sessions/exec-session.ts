@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type ExecRequest, executorStreamSubject, SessionFrame } from '@lxr/events';
+import { type DetachedExecReply, type ExecRequest, executorStreamSubject, SessionFrame } from '@lxr/events';
 import type { Logger } from '@lxr/service-kit';
 import type { NatsConnection } from 'nats';
 import { mergeEnv } from '../domain/command-line.js';
 import { ExecutorError, ExecutorErrorCode } from '../errors.js';
+import { runtimeArgs } from '../runtime/node-layout.js';
 import type { NodeRuntime } from '../runtime/node-runtime.js';
 import { ociProcess } from '../runtime/oci-spec.js';
 import { resolveUser } from '../runtime/users.js';
@@ -16,16 +17,8 @@ interface BundleConfig {
   process: { env: string[]; cwd: string; user: { uid: number; gid: number; additionalGids?: number[] } };
 }
 
-/**
- * Starts one `lxr exec` session: a process in every namespace and the cgroup of the container,
- * with its capabilities and seccomp filter, under `lxr-monitor exec`, whose frames are relayed to
- * and from the session's NATS subjects. Resolves once the session runs; its end is the exit frame.
- */
-export async function startExecSession(
-  request: ExecRequest,
-  deps: { runtime: NodeRuntime; nats: NatsConnection; node: string; logger: Logger },
-): Promise<void> {
-  const { runtime, nats, node } = deps;
+/** The process an exec request describes, written as the runtime's `--process` file. */
+async function writeProcessFile(request: ExecRequest, runtime: NodeRuntime): Promise<string> {
   const id = request.containerId;
   const state = await runtime.state(id);
   if (state.status !== 'running') {
@@ -55,6 +48,79 @@ export async function startExecSession(
       }),
     ),
   );
+  return processFile;
+}
+
+/**
+ * Starts a detached exec (`detach: true`): `runtime exec --detach` with stdin from /dev/null and
+ * stdout and stderr appended to a log file in the container's data dir. The process is the
+ * container's, not ours: it outlives the executor, and the container's end ends it. Resolves with
+ * its PID on the node once it runs.
+ */
+export async function startDetachedExec(
+  request: ExecRequest,
+  deps: { runtime: NodeRuntime },
+): Promise<DetachedExecReply> {
+  const { runtime } = deps;
+  if (request.tty || request.interactive) {
+    throw new ExecutorError(ExecutorErrorCode.BadRequest, 'a detached exec has no terminal and no stdin');
+  }
+  const processFile = await writeProcessFile(request, runtime);
+  const paths = runtime.paths(request.containerId);
+  const logPath = path.join(paths.dir, `exec-${request.session}.log`);
+  const pidFile = path.join(paths.state, `exec-${request.session}.pid`);
+  const log = await open(logPath, 'a', 0o600);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(
+        runtime.layout.runtime,
+        runtimeArgs(
+          runtime.layout,
+          'exec',
+          '--detach',
+          '--process',
+          processFile,
+          '--pid-file',
+          pidFile,
+          request.containerId,
+        ),
+        { stdio: ['ignore', log.fd, log.fd] },
+      );
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    if (code !== 0) {
+      const output = (await readFile(logPath, 'utf8').catch(() => ''))
+        .trim()
+        .split('\n')
+        .slice(-5)
+        .join('\n');
+      throw new ExecutorError(
+        ExecutorErrorCode.ExecFailed,
+        `cannot exec ${request.args[0]} in container ${request.containerId} (runtime exit ${code}): ${output}`,
+      );
+    }
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    return { session: request.session, pid, logPath };
+  } finally {
+    await log.close();
+    await rm(processFile, { force: true });
+    await rm(pidFile, { force: true });
+  }
+}
+
+/**
+ * Starts one `lxr exec` session: a process in every namespace and the cgroup of the container,
+ * with its capabilities and seccomp filter, under `lxr-monitor exec`, whose frames are relayed to
+ * and from the session's NATS subjects. Resolves once the session runs; its end is the exit frame.
+ */
+export async function startExecSession(
+  request: ExecRequest,
+  deps: { runtime: NodeRuntime; nats: NatsConnection; node: string; logger: Logger },
+): Promise<void> {
+  const { runtime, nats, node } = deps;
+  const id = request.containerId;
+  const processFile = await writeProcessFile(request, runtime);
   const child = spawn(
     runtime.layout.monitor,
     [

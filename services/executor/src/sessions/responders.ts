@@ -15,7 +15,7 @@ import { ExecutorError, ExecutorErrorCode } from '../errors.js';
 import { cgroupStats } from '../runtime/cgroups.js';
 import type { NodeRuntime } from '../runtime/node-runtime.js';
 import { startAttachSession } from './attach-session.js';
-import { startExecSession } from './exec-session.js';
+import { startDetachedExec, startExecSession } from './exec-session.js';
 import { startLogsSession } from './logs-session.js';
 
 /** A checker of one request schema, compiled on its first request rather than at start-up. */
@@ -51,6 +51,7 @@ export function startResponders(deps: RespondersDeps): Subscription[] {
   return [
     bus.reply(executorSubject(node, 'exec'), async (payload) => {
       const request: ExecRequest = exec(payload);
+      if (request.detach) return startDetachedExec(request, deps);
       await startExecSession(request, deps);
       return { session: request.session };
     }),
