@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { AbsolutePath, ContainerId, NodeName } from './fields.js';
+import { VolumePruneResult, VolumeSummary } from './volume.events.js';
 
 // What the rootfs-builder (issue 4) tells the executor: the container's root filesystem is ready
 // (stream `rootfs-<id>`). The executor writes these into the OCI bundle as given; what to run
@@ -53,3 +54,42 @@ export const rootfsEventSchemas = {
 
 /** One container's root filesystem: `RootfsPrepared` or `RootfsFailed`. */
 export const rootfsStream = (containerId: string): string => `rootfs-${containerId}`;
+
+/** A cached layer on a node, as `lxr system df` counts it (the `df` reply). */
+export const RootfsLayerUsage = Type.Object({
+  diffId: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+  /** Bytes of its unpacked files. */
+  size: Type.Integer({ minimum: 0 }),
+  /** Containers whose overlay stacks it. */
+  containers: Type.Integer({ minimum: 0 }),
+  /** Images on the node that list it. */
+  images: Type.Integer({ minimum: 0 }),
+});
+export type RootfsLayerUsage = Static<typeof RootfsLayerUsage>;
+
+/** What a node's rootfs-builder answers to `df`: its layer cache, each container's own writes, its volumes. */
+export const RootfsDiskUsage = Type.Object({
+  layers: Type.Array(RootfsLayerUsage),
+  /** Bytes each container wrote (its overlay's upper directory). */
+  containers: Type.Array(Type.Object({ containerId: ContainerId, size: Type.Integer({ minimum: 0 }) })),
+  /** Every volume with `size` set. */
+  volumes: Type.Array(VolumeSummary),
+});
+export type RootfsDiskUsage = Static<typeof RootfsDiskUsage>;
+
+/**
+ * The `prune` reply (payload `{"volumes"?: boolean, "all"?: boolean}`): cached layers no image and no
+ * container uses any more, removed; with `volumes`, the unused volumes too (`all`: named ones as well).
+ */
+export const RootfsPruneResult = Type.Object({
+  layersRemoved: Type.Integer({ minimum: 0 }),
+  bytesFreed: Type.Integer({ minimum: 0 }),
+  volumes: Type.Optional(VolumePruneResult),
+});
+export type RootfsPruneResult = Static<typeof RootfsPruneResult>;
+
+/** What a node's rootfs-builder answers on request/reply. */
+export type RootfsRequestVerb = 'df' | 'prune';
+/** The request/reply subject of one node's rootfs-builder: `lxr.rootfs.<node>.<verb>`. */
+export const rootfsRequestSubject = (node: string, verb: RootfsRequestVerb): string =>
+  `lxr.rootfs.${node}.${verb}`;

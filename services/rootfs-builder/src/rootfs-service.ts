@@ -1,0 +1,450 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type EventStore, WrongExpectedVersionError } from '@lxr/event-store';
+import {
+  containerStream,
+  type EventData,
+  type ImageLayer,
+  imagePullStream,
+  type LxrRecordedEvent,
+  type RecordedEvent,
+  type RootfsDiskUsage,
+  type RootfsEvent,
+  type RootfsMount,
+  type RootfsPruneResult,
+  rootfsStream,
+  type VolumeMount,
+  type VolumePruneResult,
+  type VolumeSummary,
+} from '@lxr/events';
+import {
+  createDecompressor,
+  type Digest,
+  decompressError,
+  type ImageStore,
+  layerCompression,
+} from '@lxr/oci';
+import { KeyedLock } from '@lxr/service-kit';
+import { type ContainerRootfs, toolsMount } from './container-rootfs.js';
+import { messageOf, RootfsError, RootfsErrorCode, rootfsCodeOf } from './errors.js';
+import type { LayerCache, LayerSource } from './layer-cache.js';
+import { mountPoints } from './mounts.js';
+import {
+  type ContainerFacts,
+  decide,
+  evolve,
+  initialRootfsState,
+  nextStep,
+  type RootfsCommand,
+  type RootfsState,
+} from './rootfs.decider.js';
+
+/** The volumes' part of a container's root filesystem (services/rootfs-builder/src/volumes). */
+export interface ContainerVolumes {
+  /** Makes the container's `-v` mounts (after its overlay is mounted, so named volumes can be seeded from it). */
+  prepare(containerId: string, volumes: VolumeMount[], rootfsPath: string): Promise<RootfsMount[]>;
+  /** Forgets the container's use of its volumes; anonymous ones go with an `--rm` container. */
+  release(containerId: string, options: { removeAnonymous: boolean }): Promise<void>;
+  /** Every volume with its size (`lxr system df`). */
+  usage(): Promise<VolumeSummary[]>;
+  /** Removes unused volumes: anonymous ones, with `all` named ones too. */
+  prune(options: { all?: boolean }): Promise<VolumePruneResult>;
+}
+
+/** The logging the service needs (pino's shape). */
+export interface RootfsLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface RootfsServiceDeps {
+  readonly store: EventStore;
+  readonly node: string;
+  /** The node's image store (the image-puller's): layer blobs, and which images list which layers. */
+  readonly images: ImageStore;
+  readonly cache: LayerCache;
+  readonly containers: ContainerRootfs;
+  readonly volumes: ContainerVolumes;
+  /** `$LXR_HOME/tools`: `current` in it is bind-mounted read-only at `/opt/lxr`. */
+  readonly toolsDir: string;
+  readonly logger: RootfsLogger;
+  readonly signal?: AbortSignal;
+  /** Layers unpacked at once for one container; default 4. */
+  readonly unpackConcurrency?: number;
+}
+
+interface ContainerLog {
+  readonly state: RootfsState;
+  readonly version: number;
+  readonly facts: ContainerFacts;
+  readonly request: EventData<'ContainerRequested'> | undefined;
+}
+
+/** How often a pipelined unpack looks whether the next layer has landed. */
+const PREFETCH_POLL_MS = 20;
+
+const lastVersion = (events: readonly RecordedEvent[]): number => events.at(-1)?.metadata.streamVersion ?? 0;
+
+/**
+ * The rootfs-builder's decisions: on `ImagePulled` for a container of this node it unpacks the
+ * image's layers into the shared cache (once each), mounts the container's overlay, adds its
+ * volumes and the node's tools, and records `RootfsPrepared` (or `RootfsFailed` with a reason code,
+ * leaving nothing behind); on `ContainerRemoved` it unmounts and deletes the container's
+ * directories and releases its volumes; on `ImageRemoved` it drops layers nothing uses any more.
+ * Work is serialised per container, and every step first compares the log with the host
+ * ({@link nextStep}), so redeliveries, restarts and {@link reconcile} all converge.
+ */
+export class RootfsService {
+  readonly #locks = new KeyedLock();
+  #gc: Promise<unknown> = Promise.resolve();
+  /** Pipelined unpacks by container: set to stop waiting for further layers. */
+  readonly #prefetches = new Map<string, { stop: boolean }>();
+
+  constructor(private readonly deps: RootfsServiceDeps) {}
+
+  /** The bus handler for container and image events. */
+  async handle(event: LxrRecordedEvent): Promise<void> {
+    switch (event.type) {
+      case 'ImagePullResolved':
+        if (event.data.node === this.deps.node && event.data.containerId) {
+          this.prefetch(event.data.containerId, event.data.layers);
+        }
+        return;
+      case 'ImagePulled':
+        if (event.data.node === this.deps.node && event.data.containerId) {
+          this.#stopPrefetch(event.data.containerId);
+          await this.converge(event.data.containerId, event.data.layers, event.metadata.eventId);
+        }
+        return;
+      case 'ImagePullFailed':
+        if (event.data.containerId) this.#stopPrefetch(event.data.containerId);
+        return;
+      case 'ContainerRemoved':
+        this.#stopPrefetch(event.data.containerId);
+        await this.converge(event.data.containerId, undefined, event.metadata.eventId);
+        return;
+      case 'ImageRemoved':
+        if (event.data.node === this.deps.node) await this.collectLayers();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Brings one container's root filesystem in line with the log. `layers` are the image's, from
+   * `ImagePulled`; without them they are read from the container's pull stream.
+   */
+  converge(
+    containerId: string,
+    layers?: readonly ImageLayer[],
+    causationId: string | null = null,
+  ): Promise<void> {
+    return this.#locks.run(containerId, () => this.#converge(containerId, layers, causationId));
+  }
+
+  async #converge(id: string, layers: readonly ImageLayer[] | undefined, causationId: string | null) {
+    const [log, host] = await Promise.all([this.#readLog(id), this.#host(id)]);
+    const step = nextStep(log.state, log.facts, host);
+    switch (step) {
+      case 'nothing':
+        return;
+      case 'tear-down':
+        await this.#tearDown(id, log.request);
+        return;
+      case 'remount':
+        if (!(await this.deps.containers.remount(id))) {
+          this.deps.logger.warn(
+            { containerId: id },
+            'root filesystem cannot be mounted again: its layers are gone',
+          );
+        } else this.deps.logger.info({ containerId: id }, 'root filesystem mounted again');
+        return;
+      case 'prepare': {
+        const imageLayers = layers ?? (await this.#pulledLayers(id));
+        if (!imageLayers) return; // the pull has not finished: its ImagePulled brings us back
+        await this.#prepare(id, imageLayers, log, causationId);
+        return;
+      }
+      default: {
+        const _never: never = step;
+        return _never;
+      }
+    }
+  }
+
+  async #readLog(id: string): Promise<ContainerLog> {
+    const [rootfs, container] = await Promise.all([
+      this.deps.store.readStream(rootfsStream(id)),
+      this.deps.store.readStream(containerStream(id)),
+    ]);
+    const state = rootfs.reduce((s, e) => evolve(s, e as unknown as RootfsEvent), initialRootfsState);
+    const requested = container.find((e) => e.type === 'ContainerRequested');
+    const request = requested?.data as EventData<'ContainerRequested'> | undefined;
+    return {
+      state,
+      version: lastVersion(rootfs),
+      request,
+      facts: {
+        requestedHere: request?.node === this.deps.node,
+        removed: container.some((e) => e.type === 'ContainerRemoved'),
+      },
+    };
+  }
+
+  async #host(id: string): Promise<{ hasDir: boolean; mounted: boolean }> {
+    const paths = this.deps.containers.paths(id);
+    const hasDir = await stat(paths.dir).then(
+      () => true,
+      () => false,
+    );
+    return { hasDir, mounted: hasDir && (await mountPoints()).has(paths.merged) };
+  }
+
+  async #pulledLayers(id: string): Promise<readonly ImageLayer[] | undefined> {
+    const pulled = (await this.deps.store.readStream(imagePullStream(id))).find(
+      (e) => e.type === 'ImagePulled',
+    );
+    return (pulled?.data as EventData<'ImagePulled'> | undefined)?.layers;
+  }
+
+  async #prepare(
+    id: string,
+    layers: readonly ImageLayer[],
+    log: ContainerLog,
+    causationId: string | null,
+  ): Promise<void> {
+    const { containers, cache, node } = this.deps;
+    const diffIds = layers.map((l) => l.diffId);
+    const unpin = cache.pin(diffIds);
+    const t0 = performance.now();
+    let t1 = t0;
+    let rootfsPath: string | undefined;
+    try {
+      await this.ensureLayers(layers);
+      t1 = performance.now();
+      rootfsPath = await containers.create(id, diffIds);
+      const mounts = await this.deps.volumes.prepare(id, [...(log.request?.volumes ?? [])], rootfsPath);
+      const tools = await toolsMount(this.deps.toolsDir);
+      if (tools) mounts.push(tools);
+      await this.#record(id, log, causationId, {
+        type: 'RecordPrepared',
+        data: { containerId: id, node, rootfsPath, mounts },
+      });
+      this.deps.logger.debug(
+        {
+          containerId: id,
+          layers: layers.length,
+          unpackMs: Math.round(t1 - t0),
+          mountMs: Math.round((performance.now() - t1) * 100) / 100,
+        },
+        'root filesystem prepared',
+      );
+    } catch (error) {
+      // Shutting down is not the container's failure: the unacked event comes back after the restart.
+      if (this.deps.signal?.aborted) {
+        await this.#tearDown(id, log.request).catch(() => undefined);
+        throw error;
+      }
+      this.deps.logger.warn({ err: error, containerId: id }, 'root filesystem failed');
+      await this.#tearDown(id, log.request);
+      await this.#record(id, log, causationId, {
+        type: 'RecordFailed',
+        data: { containerId: id, node, code: rootfsCodeOf(error), message: messageOf(error) },
+      });
+    } finally {
+      unpin();
+    }
+  }
+
+  /** Unpacks an image's layers into the cache (those missing), a few at a time. */
+  async ensureLayers(layers: readonly ImageLayer[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < layers.length) {
+        const layer = layers[next++]!;
+        await this.deps.cache.ensure(this.layerSource(layer), this.deps.signal);
+      }
+    };
+    const n = Math.min(this.deps.unpackConcurrency ?? 4, layers.length);
+    await Promise.all(Array.from({ length: n }, worker));
+  }
+
+  /**
+   * Pipelining: while a container's image downloads, unpacks each layer into the cache as soon as
+   * the image-puller has stored and verified it, so `ImagePulled` finds most layers cached. Runs in
+   * the background (the event is acked at once); failures are left to the prepare on `ImagePulled`,
+   * which unpacks again and reports them. Waiting stops at `ImagePulled`, `ImagePullFailed`,
+   * `ContainerRemoved` or shutdown; an unpack already running finishes and is shared.
+   */
+  prefetch(containerId: string, layers: readonly ImageLayer[]): void {
+    if (this.#prefetches.has(containerId)) return;
+    const flag = { stop: false };
+    this.#prefetches.set(containerId, flag);
+    const { blobs } = this.deps.images;
+    const stored = async (layer: ImageLayer): Promise<boolean> => {
+      for (;;) {
+        if (flag.stop || this.deps.signal?.aborted) return false;
+        if ((await blobs.size(layer.digest as Digest)) === layer.size) return true;
+        await new Promise((r) => setTimeout(r, PREFETCH_POLL_MS));
+      }
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < layers.length) {
+        const layer = layers[next++]!;
+        if (this.deps.cache.has(layer.diffId)) continue;
+        if (!(await stored(layer))) return;
+        await this.deps.cache.ensure(this.layerSource(layer), this.deps.signal);
+      }
+    };
+    const n = Math.min(this.deps.unpackConcurrency ?? 4, layers.length);
+    Promise.all(Array.from({ length: n }, worker))
+      .catch((error) =>
+        this.deps.logger.debug(
+          { err: error, containerId },
+          'pipelined unpack failed; the prepare retries it',
+        ),
+      )
+      .finally(() => {
+        if (this.#prefetches.get(containerId) === flag) this.#prefetches.delete(containerId);
+      });
+  }
+
+  #stopPrefetch(containerId: string): void {
+    const flag = this.#prefetches.get(containerId);
+    if (flag) flag.stop = true;
+  }
+
+  /** A layer blob of the image store as its uncompressed tar. */
+  layerSource(layer: ImageLayer): LayerSource {
+    const { blobs } = this.deps.images;
+    const digest = layer.digest as Digest;
+    return {
+      diffId: layer.diffId,
+      open: async () => {
+        const compression = layerCompression(layer.mediaType);
+        if (!compression) {
+          throw new RootfsError(
+            RootfsErrorCode.PrepareFailed,
+            `layer ${layer.digest} has media type ${layer.mediaType}, which is not a layer lxr can unpack`,
+          );
+        }
+        if ((await blobs.size(digest)) !== layer.size) {
+          throw new RootfsError(
+            RootfsErrorCode.LayerMissing,
+            `layer ${layer.digest} is not in the node's image store (was its image removed?): pull the image again`,
+          );
+        }
+        const raw = createReadStream(blobs.blobPath(digest), { highWaterMark: 1024 * 1024 });
+        if (compression === 'none') return raw;
+        const out = createDecompressor(compression);
+        // The unpacker checks the diffID of what comes out: a corrupt blob cannot slip through.
+        pipeline(raw, out).catch((error) => out.destroy(decompressError(error, layer.digest, compression)));
+        return out as Readable;
+      },
+    };
+  }
+
+  async #record(id: string, log: ContainerLog, causationId: string | null, command: RootfsCommand) {
+    let { state, version } = log;
+    for (let attempt = 0; ; attempt++) {
+      const events = decide(command, state);
+      if (events.length === 0) return;
+      try {
+        await this.deps.store.append(
+          rootfsStream(id),
+          version === 0 ? 'no-stream' : version,
+          events.map((e) => ({ type: e.type, data: e.data, correlationId: id, causationId })),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError) || attempt >= 3) throw error;
+        ({ state, version } = await this.#readLog(id));
+      }
+    }
+  }
+
+  async #tearDown(id: string, request: EventData<'ContainerRequested'> | undefined): Promise<void> {
+    const removed = await this.deps.containers.remove(id);
+    await this.deps.volumes.release(id, { removeAnonymous: request?.autoRemove === true });
+    if (removed) this.deps.logger.debug({ containerId: id }, 'root filesystem removed');
+  }
+
+  /**
+   * At start: every container with directories here is compared with the log (removed ones go,
+   * prepared ones are mounted again after a reboot, half-made ones go and are made again by their
+   * redelivered `ImagePulled`); then layers nothing uses are dropped.
+   */
+  async reconcile(): Promise<void> {
+    for (const id of await this.deps.containers.containers()) {
+      await this.converge(id).catch((error) =>
+        this.deps.logger.error({ err: error, containerId: id }, 'reconciling a root filesystem failed'),
+      );
+    }
+    await this.collectLayers();
+  }
+
+  /** The layers some image on the node lists, and how many images list each. */
+  async #imageLayers(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const image of await this.deps.images.list()) {
+      for (const layer of image.layers) counts.set(layer.diffId, (counts.get(layer.diffId) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** The layers containers' overlays stack, and how many containers stack each. */
+  async #containerLayers(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const id of await this.deps.containers.containers()) {
+      for (const diffId of new Set((await this.deps.containers.layersOf(id)) ?? [])) {
+        counts.set(diffId, (counts.get(diffId) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  /** Removes cached layers that no image on the node lists and no container stacks; one run at a time. */
+  collectLayers(): Promise<RootfsPruneResult> {
+    const run = this.#gc.then(async () => {
+      const [images, containers] = await Promise.all([this.#imageLayers(), this.#containerLayers()]);
+      const result = await this.deps.cache.gc(new Set([...images.keys(), ...containers.keys()]));
+      if (result.layersRemoved > 0) this.deps.logger.info(result, 'unused layers removed');
+      return result;
+    });
+    this.#gc = run.catch(() => undefined);
+    return run;
+  }
+
+  /** `lxr system df`: the layer cache and the containers' own writes. */
+  async diskUsage(): Promise<RootfsDiskUsage> {
+    const [images, containers, uppers, volumes] = await Promise.all([
+      this.#imageLayers(),
+      this.#containerLayers(),
+      this.deps.containers.upperSizes(),
+      this.deps.volumes.usage(),
+    ]);
+    return {
+      layers: this.deps.cache.list().map((l) => ({
+        diffId: l.diffId,
+        size: l.bytes,
+        containers: containers.get(l.diffId) ?? 0,
+        images: images.get(l.diffId) ?? 0,
+      })),
+      containers: [...uppers].map(([containerId, size]) => ({ containerId, size })),
+      volumes,
+    };
+  }
+
+  /** `lxr system prune`: unused layers, and with `volumes` unused volumes (`all`: named ones too). */
+  async prune(options: { volumes?: boolean; all?: boolean } = {}): Promise<RootfsPruneResult> {
+    const layers = await this.collectLayers();
+    if (!options.volumes) return layers;
+    return { ...layers, volumes: await this.deps.volumes.prune({ all: options.all === true }) };
+  }
+}
