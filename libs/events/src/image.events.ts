@@ -98,6 +98,17 @@ export const ImagePullProgressData = Type.Object(
   { additionalProperties: false },
 );
 
+export const ImagePullResolvedData = Type.Object(
+  {
+    ...PullSubject,
+    /** The platform's image manifest digest. */
+    digest: Digest,
+    /** The layers about to be downloaded, bottom first, with the diffIDs the config lists. */
+    layers: Type.Array(ImageLayer, { maxItems: 500 }),
+  },
+  { additionalProperties: false },
+);
+
 export const ImagePulledData = Type.Object(
   {
     ...PullSubject,
@@ -142,6 +153,11 @@ export const ImageRemovedData = Type.Object(
 export type ImagePullRequested = { type: 'ImagePullRequested'; data: Static<typeof ImagePullRequestedData> };
 /** Throttled progress of a pull, bytes per layer. */
 export type ImagePullProgress = { type: 'ImagePullProgress'; data: Static<typeof ImagePullProgressData> };
+/**
+ * A container's pull knows its manifest and config and starts downloading the layers (only when
+ * something must be downloaded): the rootfs-builder unpacks each layer as soon as it is stored.
+ */
+export type ImagePullResolved = { type: 'ImagePullResolved'; data: Static<typeof ImagePullResolvedData> };
 /** The image is on the node, every blob verified; what the rootfs-builder and executor start from. */
 export type ImagePulled = { type: 'ImagePulled'; data: Static<typeof ImagePulledData> };
 /** The pull failed; `reason` says why, nothing unverified was kept. */
@@ -152,6 +168,7 @@ export type ImageRemoved = { type: 'ImageRemoved'; data: Static<typeof ImageRemo
 export type ImageEvent =
   | ImagePullRequested
   | ImagePullProgress
+  | ImagePullResolved
   | ImagePulled
   | ImagePullFailed
   | ImageRemoved;
@@ -159,6 +176,7 @@ export type ImageEvent =
 export const imageEventSchemas = {
   ImagePullRequested: { version: 1, schema: ImagePullRequestedData, context: 'image' },
   ImagePullProgress: { version: 1, schema: ImagePullProgressData, context: 'image' },
+  ImagePullResolved: { version: 1, schema: ImagePullResolvedData, context: 'image' },
   ImagePulled: { version: 1, schema: ImagePulledData, context: 'image' },
   ImagePullFailed: { version: 1, schema: ImagePullFailedData, context: 'image' },
   ImageRemoved: { version: 1, schema: ImageRemovedData, context: 'image' },

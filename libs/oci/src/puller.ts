@@ -50,6 +50,11 @@ export interface PullOptions {
   /** Progress, at most every `progressIntervalMs` and at every layer state change. */
   readonly onProgress?: (progress: PullProgress) => void;
   readonly progressIntervalMs?: number;
+  /**
+   * Called once manifest and config are known, before the first layer is downloaded (never for an
+   * image answered from the store): the layers a consumer can start unpacking as each one lands.
+   */
+  readonly onResolved?: (image: { readonly digest: Digest; readonly layers: readonly LayerRecord[] }) => void;
 }
 
 /** What a pull produced. */
@@ -211,6 +216,15 @@ export class ImagePuller {
       }
       await this.store.blobs.putBytes(manifestDigest, manifestBytes);
       await this.store.blobs.putBytes(manifest.config.digest, configBytes);
+      options.onResolved?.({
+        digest: manifestDigest,
+        layers: manifest.layers.map((l, i) => ({
+          digest: l.digest,
+          diffId: config.diffIds[i]!,
+          size: l.size,
+          mediaType: l.mediaType,
+        })),
+      });
 
       const { layers, downloadedBytes } = await this.#layers(
         ref,

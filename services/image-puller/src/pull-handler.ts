@@ -114,6 +114,22 @@ export function createPullHandler(deps: PullHandlerDeps) {
         policy: job.policy,
         ...(deps.signal ? { signal: deps.signal } : {}),
         progressIntervalMs: interval,
+        // A container's rootfs-builder unpacks each layer as it lands (docs/ROOTFS.md, pipelining).
+        ...(job.subject.containerId
+          ? {
+              onResolved: ({ digest, layers }) => {
+                const resolved = { ...job.subject, digest, layers: [...layers] };
+                sending = sending.then(() =>
+                  record(job, { type: 'ResolvePull', resolved }).catch((error) =>
+                    deps.logger.warn(
+                      { err: error, pullId: job.subject.pullId },
+                      'resolved event not recorded',
+                    ),
+                  ),
+                );
+              },
+            }
+          : {}),
         onProgress: (progress) => {
           if (progress.layers.every((l) => l.state === 'exists')) return;
           latest = progress.layers.map((l) => ({ digest: l.digest, size: l.size, done: l.done }));

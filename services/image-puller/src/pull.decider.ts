@@ -3,6 +3,7 @@ import type { EventData, ImagePullFailureReason } from '@lxr/events';
 /** The facts of one pull stream (`image-pull-<pullId>`). */
 export type PullEvent =
   | { readonly type: 'ImagePullProgress'; readonly data: EventData<'ImagePullProgress'> }
+  | { readonly type: 'ImagePullResolved'; readonly data: EventData<'ImagePullResolved'> }
   | { readonly type: 'ImagePulled'; readonly data: EventData<'ImagePulled'> }
   | { readonly type: 'ImagePullFailed'; readonly data: EventData<'ImagePullFailed'> };
 
@@ -28,6 +29,7 @@ export type PullCommand =
       readonly subject: PullSubject;
       readonly layers: EventData<'ImagePullProgress'>['layers'];
     }
+  | { readonly type: 'ResolvePull'; readonly resolved: EventData<'ImagePullResolved'> }
   | { readonly type: 'CompletePull'; readonly pulled: EventData<'ImagePulled'> }
   | {
       readonly type: 'FailPull';
@@ -42,6 +44,7 @@ export const initialPullState: PullState = { status: 'new' };
 export function evolve(state: PullState, event: PullEvent): PullState {
   switch (event.type) {
     case 'ImagePullProgress':
+    case 'ImagePullResolved':
       return state.status === 'new' ? { status: 'pulling' } : state;
     case 'ImagePulled':
       return { status: 'pulled', digest: event.data.digest };
@@ -64,6 +67,8 @@ export function decide(command: PullCommand, state: PullState): PullEvent[] {
   switch (command.type) {
     case 'ReportProgress':
       return [{ type: 'ImagePullProgress', data: { ...command.subject, layers: command.layers } }];
+    case 'ResolvePull':
+      return [{ type: 'ImagePullResolved', data: command.resolved }];
     case 'CompletePull':
       return [{ type: 'ImagePulled', data: command.pulled }];
     case 'FailPull':
