@@ -18,6 +18,7 @@ import type {
   CreateContainerRequest,
   CreatedContainer,
   Health,
+  IdeStatus,
   LogEntry,
   LogsOptions,
   NetworkInspect,
@@ -92,6 +93,8 @@ export interface LxrClient {
     kill(ref: string, options?: RequestOptions & { readonly signalName?: string }): Promise<RemovedContainer>;
     /** `GET /v1/containers/{ref}/stats`. */
     stats(ref: string, options?: RequestOptions): Promise<ContainerStats>;
+    /** `GET /v1/containers/{ref}/ide`: the IDE's state and its path on the gateway. */
+    ide(ref: string, options?: RequestOptions): Promise<IdeStatus>;
     /**
      * `GET /v1/containers/{ref}/logs` as docker's json-file entries; with `follow` until the container exits.
      *
@@ -310,6 +313,7 @@ export function createClient(options: ClientOptions): LxrClient {
       kill: (ref, { signal, signalName } = {}) =>
         json('POST', containerPath(ref, 'kill', { signal: signalName || undefined }), { signal }),
       stats: (ref, { signal } = {}) => json('GET', containerPath(ref, 'stats'), { signal }),
+      ide: (ref, { signal } = {}) => json('GET', containerPath(ref, 'ide'), { signal }),
       async *logs(ref, { signal, follow, tail, since } = {}) {
         const path = containerPath(ref, 'logs', { follow: follow ? 'true' : undefined, tail, since });
         const response = await send('GET', path, {

@@ -86,6 +86,23 @@ export type ContainerDetails = Container & { readonly events: RecordedEvent[] };
 /** A container's resource use (`GET /v1/containers/{ref}/stats`). */
 export type { ContainerStats } from '@lxr/events';
 
+/** A container's IDE (`GET /v1/containers/{ref}/ide`, `lxr ide`). */
+export interface IdeStatus {
+  readonly containerId: string;
+  readonly name: string;
+  /** `disabled` (no IDE), `stopped` (the container is not running), `starting`, `ready`, `failed`. */
+  readonly state: 'disabled' | 'stopped' | 'starting' | 'ready' | 'failed';
+  /** The IDE's path on the gateway: `/ide/<name>/`. */
+  readonly path: string;
+  /** Launches of code-server since the container was created. */
+  readonly attempts: number;
+  readonly readyAt: string | null;
+  /** Milliseconds code-server took to answer at its last start. */
+  readonly startMs: number | null;
+  /** The last failure (`IdeFailed`), while not ready. */
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
 /** One line of a container's log, as docker's json-file driver writes it. */
 export interface LogEntry {
   /** The text, with its newline (a line longer than 16 KiB comes in parts). */

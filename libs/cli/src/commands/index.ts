@@ -3,6 +3,7 @@ import { createCommand } from './create.js';
 import { downCommand } from './down.js';
 import { eventsCommand } from './events.js';
 import { execCommand } from './exec.js';
+import { ideCommand } from './ide.js';
 import { imageCommand, imagesCommand } from './images.js';
 import { inspectCommand } from './inspect.js';
 import { killCommand } from './kill.js';
@@ -34,6 +35,7 @@ export const commands: readonly Command[] = [
   execCommand,
   logsCommand,
   statsCommand,
+  ideCommand,
   psCommand,
   inspectCommand,
   rmCommand,
