@@ -30,6 +30,9 @@ describe('OpenAPI', () => {
       '/v1/images/{ref}',
       '/v1/networks',
       '/v1/nodes',
+      '/v1/volumes',
+      '/v1/volumes/prune',
+      '/v1/volumes/{name}',
     ]);
     const create = spec.paths['/v1/containers'].post;
     assert.equal(create.operationId, 'createContainer');

@@ -5,6 +5,7 @@ import {
   type ImageSummary,
   imageRequestSubject,
 } from '@lxr/events';
+import type { Requester } from '../nodes/node-requests.js';
 
 /**
  * The gateway's way to the node agents' image-pullers (request/reply on `lxr.images.<node>.<verb>`).
@@ -14,11 +15,6 @@ export interface ImageNodes {
   list(node: string): Promise<ImageSummary[]>;
   remove(node: string, image: string, force: boolean): Promise<ImageRemoveResult>;
   prune(node: string): Promise<ImagePruneResult>;
-}
-
-/** The part of the bus {@link busImageNodes} uses (`EventBus.request`). */
-export interface Requester {
-  request<T>(subject: string, payload: unknown, timeoutMs?: number): Promise<T>;
 }
 
 /** {@link ImageNodes} over the bus, with a timeout per request (garbage collection can take a while). */

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { NodeInfo } from '@lxr/client';
 import type { AppendNotifications, EventStore } from '@lxr/event-store';
 import {
   type EventData,
@@ -14,7 +13,8 @@ import {
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
-import { listNodesOrExplain, type NodeDirectory } from '../nodes/node-directory.js';
+import type { NodeDirectory } from '../nodes/node-directory.js';
+import { aliveNodeNames, askNode, nodeRunning } from '../nodes/node-requests.js';
 import type { ImageNodes } from './image-nodes.js';
 
 export interface ImageRoutesOptions {
@@ -62,63 +62,22 @@ const NodeImage = Type.Composite([ImageSummary, Type.Object({ node: Type.String(
 export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async (app, options) => {
   const { store, nodes, images } = options;
 
-  async function aliveNodes(wanted: string | undefined): Promise<string[]> {
-    return alive(await listNodesOrExplain(nodes), wanted).map((n) => n.name);
-  }
-
-  /** The node asked for, or every alive node (by name), each checked to be known and alive. */
-  function alive(all: readonly NodeInfo[], wanted: string | undefined): NodeInfo[] {
-    if (wanted) {
-      const node = all.find((n) => n.name === wanted);
-      if (!node)
-        throw new GatewayError(ErrorCode.UnknownNode, `node "${wanted}" is unknown (lxr nodes lists them)`);
-      if (!node.alive) throw new GatewayError(ErrorCode.NodeNotAlive, `node "${wanted}" is not alive`);
-      return [node];
-    }
-    const found = all.filter((n) => n.alive).sort((a, b) => (a.name < b.name ? -1 : 1));
-    if (found.length === 0)
-      throw new GatewayError(ErrorCode.NoNodeAvailable, 'no node agent is alive: start lxr (`lxr up`)');
-    return found;
-  }
-
+  const aliveNodes = (wanted: string | undefined) => aliveNodeNames(nodes, wanted);
   /** The node to pull on: the one asked for, else the first whose image-puller heartbeats. */
-  async function pullingNode(wanted: string | undefined): Promise<string> {
-    const ready = alive(await listNodesOrExplain(nodes), wanted).find((node) =>
-      node.services.some((s) => s.name === 'image-puller' && s.alive),
+  const pullingNode = (wanted: string | undefined) =>
+    nodeRunning(nodes, wanted, 'image-puller', ErrorCode.ImagePullerUnavailable);
+  /** Turns a node's answer into problem+json; the image-puller's own codes map to the gateway's. */
+  const onNode = <T>(node: string, run: () => Promise<T>) =>
+    askNode(
+      { node, service: 'image-puller' },
+      {
+        OCI_IMAGE_NOT_KNOWN: ErrorCode.ImageNotFound,
+        OCI_IMAGE_IN_USE: ErrorCode.ImageInUse,
+        OCI_INVALID_REFERENCE: ErrorCode.InvalidRequest,
+      },
+      ErrorCode.ImagePullerUnavailable,
+      run,
     );
-    if (!ready) {
-      throw new GatewayError(
-        ErrorCode.ImagePullerUnavailable,
-        `no image-puller heartbeats on ${wanted ? `node ${wanted}` : 'any alive node'}: check \`lxr status\``,
-      );
-    }
-    return ready.name;
-  }
-
-  /** Turns a node's answer into problem+json. */
-  async function onNode<T>(node: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      // The bus's RemoteError carries the image-puller's own code.
-      const code = (error as { remoteCode?: unknown }).remoteCode;
-      const message = (error as Error).message;
-      if (typeof code === 'string') {
-        if (code === 'OCI_IMAGE_NOT_KNOWN')
-          throw new GatewayError(ErrorCode.ImageNotFound, message, {}, { cause: error });
-        if (code === 'OCI_IMAGE_IN_USE')
-          throw new GatewayError(ErrorCode.ImageInUse, message, {}, { cause: error });
-        if (code === 'OCI_INVALID_REFERENCE')
-          throw new GatewayError(ErrorCode.InvalidRequest, message, {}, { cause: error });
-      }
-      throw new GatewayError(
-        ErrorCode.ImagePullerUnavailable,
-        `the image-puller of node ${node} did not answer: ${(error as Error).message}`,
-        {},
-        { cause: error },
-      );
-    }
-  }
 
   app.get(
     '/images',
