@@ -3,7 +3,7 @@
 # installs the missing Debian packages, the npm dependencies and the build. Idempotent and quiet: it
 # prints only what it installed, and on failure the step that failed with the end of its output.
 #
-#   infra/setup.sh          # packages, npm dependencies, build (TypeScript and native/)
+#   infra/setup.sh          # packages, npm dependencies, build (TypeScript, native/, the tools bundle)
 #   infra/setup.sh --link   # the same, then /usr/local/bin/lxr -> libs/cli/bin/lxr.js
 set -euo pipefail
 
@@ -15,6 +15,7 @@ PACKAGES=(
   busybox-static runc                      # test rootfs contents, reference OCI runtime
   iproute2 iptables                        # bridges, veths, netns, NAT
   build-essential pkg-config libseccomp-dev libjson-c-dev # native/ (the C runtime)
+  python3 libkrb5-dev libxkbfile-dev libsecret-1-dev patchelf # the tools bundle (code-server's native modules)
 )
 NODE_MAJOR_MIN=20
 
@@ -132,6 +133,15 @@ fi
 step "npm run build" npm run --silent build
 if [ -f native/Makefile ]; then
   step "make -C native" make -C native
+fi
+# code-server and its Node.js for /opt/lxr in every container, into $LXR_HOME/tools (cached: a bundle
+# that is there is kept; the first build takes a few minutes).
+tools_home="${LXR_HOME:-/var/lib/lxr}"
+if [ ! -f "$tools_home/tools/$(bash infra/tools/build-tools.sh --version)/.complete" ]; then
+  step "building the tools bundle (infra/tools/build-tools.sh)" env LXR_HOME="$tools_home" bash infra/tools/build-tools.sh
+  echo "setup.sh: built the tools bundle in $tools_home/tools"
+else
+  step "linking the tools bundle" env LXR_HOME="$tools_home" bash infra/tools/build-tools.sh
 fi
 
 if [ "$LINK" = 1 ]; then
