@@ -21,6 +21,7 @@ import {
   isNameEvent,
   type NameState,
 } from '../domain/container.decider.js';
+import { withIdeWorkspace } from '../domain/ide-workspace.js';
 import { requestDigest } from '../domain/request-digest.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { CreateContainerBody } from '../http/schemas.js';
@@ -154,6 +155,9 @@ export class ContainerHandler {
         const name = body.name ?? this.#deps.newName();
         const nameStream = await loadName(store, name);
         if (container.state.status === 'absent') nodes ??= await listNodesOrExplain(this.#deps.nodes);
+        const options = runOptions(body);
+        // The IDE's work outlives the container: /workspace is a named volume unless a -v says otherwise.
+        const volumes = withIdeWorkspace(name, normalised.ide, options.volumes);
         const spec: ContainerSpec = {
           name,
           image: normalised.image,
@@ -162,7 +166,8 @@ export class ContainerHandler {
           labels: normalised.labels,
           ide: normalised.ide,
           resources: normalised.resources,
-          ...runOptions(body),
+          ...options,
+          ...(volumes ? { volumes: [...volumes] } : {}),
         };
         let events: ContainerDecidedEvent[];
         try {

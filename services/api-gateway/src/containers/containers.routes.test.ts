@@ -97,6 +97,29 @@ describe('containers routes', () => {
     assert.equal(c.pid, null);
   });
 
+  it("gives a development container's /workspace a named volume that outlives it, unless -v says otherwise", async () => {
+    const t = await createTestApp();
+    const requested = async () =>
+      ((await t.log()) as readonly RecordedEvent[]).findLast((e) => e.type === 'ContainerRequested')!
+        .data as Record<string, unknown>;
+    assert.equal(
+      (await t.create({ name: 'goCon', image: 'golang', volumes: [{ destination: '/cache' }] })).statusCode,
+      201,
+    );
+    assert.deepEqual((await requested())['volumes'], [
+      { source: 'goCon-workspace', destination: '/workspace' },
+      { destination: '/cache' },
+    ]);
+    await t.create({
+      name: 'mine',
+      image: 'golang',
+      volumes: [{ source: '/src', destination: '/workspace' }],
+    });
+    assert.deepEqual((await requested())['volumes'], [{ source: '/src', destination: '/workspace' }]);
+    await t.create({ name: 'plain', image: 'busybox', ide: false });
+    assert.equal((await requested())['volumes'], undefined);
+  });
+
   it('records the run options in ContainerRequested, and refuses malformed ones', async () => {
     const t = await createTestApp();
     const options = {
