@@ -26,6 +26,7 @@ import type {
   Problem,
   RemovedContainer,
 } from './types.js';
+import type { CreateVolumeRequest, NodeVolume, NodeVolumeRemoval } from './volumes.js';
 
 /** How {@link createClient} reaches the API. */
 export interface ClientOptions {
@@ -143,6 +144,26 @@ export interface LxrClient {
   readonly networks: {
     /** `GET /v1/networks`: the address pool, each node's subnet and its allocations. */
     inspect(options?: RequestOptions): Promise<NetworkInspect>;
+  };
+  readonly volumes: {
+    /** `POST /v1/volumes` (lxr volume create): an existing volume of the name is returned as it is. */
+    create(request?: CreateVolumeRequest, options?: RequestOptions): Promise<NodeVolume>;
+    /** `GET /v1/volumes`: the volumes of every alive node, or of `node`. */
+    list(options?: RequestOptions & { readonly node?: string }): Promise<NodeVolume[]>;
+    /** `GET /v1/volumes/{name}`: the volume, with its size, on each node that has it. */
+    inspect(name: string, options?: RequestOptions & { readonly node?: string }): Promise<NodeVolume[]>;
+    /**
+     * `DELETE /v1/volumes/{name}` (lxr volume rm): refused while a container uses it, even with
+     * `force`, which only makes a missing volume no error.
+     */
+    remove(
+      name: string,
+      options?: RequestOptions & { readonly node?: string; readonly force?: boolean },
+    ): Promise<NodeVolumeRemoval[]>;
+    /** `POST /v1/volumes/prune`: unused anonymous volumes; every unused one with `all`. */
+    prune(
+      options?: RequestOptions & { readonly node?: string; readonly all?: boolean },
+    ): Promise<NodeVolumeRemoval[]>;
   };
   /** `GET /readyz`: resolves with the checks whether or not the API is ready. */
   health(options?: RequestOptions): Promise<Health & { readonly ready: boolean }>;
@@ -271,17 +292,20 @@ export function createClient(options: ClientOptions): LxrClient {
     }
   }
 
+  /** `path` with the query parameters that are set (`false` counts as unset). */
+  const withQuery = (path: string, params: Record<string, string | number | boolean | undefined>): string => {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params))
+      if (value !== undefined && value !== false) query.set(key, String(value));
+    return query.size > 0 ? `${path}?${query}` : path;
+  };
+
   /** `/v1/containers/{ref}[/{verb}]`, with the query parameters that are set. */
   const containerPath = (
     ref: string,
     verb?: string,
     params: Record<string, string | number | undefined> = {},
-  ): string => {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));
-    const path = `/v1/containers/${encodeURIComponent(ref)}${verb ? `/${verb}` : ''}`;
-    return query.size > 0 ? `${path}?${query}` : path;
-  };
+  ): string => withQuery(`/v1/containers/${encodeURIComponent(ref)}${verb ? `/${verb}` : ''}`, params);
 
   return {
     url: base,
@@ -357,6 +381,16 @@ export function createClient(options: ClientOptions): LxrClient {
         json('POST', `/v1/images/prune${node ? `?node=${encodeURIComponent(node)}` : ''}`, { signal }),
     },
     networks: { inspect: ({ signal } = {}) => json('GET', '/v1/networks', { signal }) },
+    volumes: {
+      create: (request = {}, { signal } = {}) => json('POST', '/v1/volumes', { body: request, signal }),
+      list: ({ signal, node } = {}) => json('GET', withQuery('/v1/volumes', { node }), { signal }),
+      inspect: (name, { signal, node } = {}) =>
+        json('GET', withQuery(`/v1/volumes/${encodeURIComponent(name)}`, { node }), { signal }),
+      remove: (name, { signal, node, force } = {}) =>
+        json('DELETE', withQuery(`/v1/volumes/${encodeURIComponent(name)}`, { node, force }), { signal }),
+      prune: ({ signal, node, all } = {}) =>
+        json('POST', withQuery('/v1/volumes/prune', { node, all }), { signal }),
+    },
     async health({ signal } = {}) {
       try {
         const health = await json<Health>('GET', '/readyz', { signal });

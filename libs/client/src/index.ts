@@ -5,3 +5,4 @@ export * from './exec.js';
 export * from './images.js';
 export { parseEventStream, type SseMessage } from './sse.js';
 export * from './types.js';
+export * from './volumes.js';
