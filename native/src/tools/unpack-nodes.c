@@ -6,6 +6,7 @@
  *
  * The records, all read before anything is done, are NUL-terminated fields:
  *   node  PATH MODE MAJOR MINOR UID GID MTIME_SEC MTIME_NSEC   mknod, chown, chmod, utimes
+ *                                                             (in place of an empty placeholder file)
  *   xattr PATH NAME LENGTH, then LENGTH raw bytes              lsetxattr
  * PATH is relative to ROOT ("." is ROOT itself, for xattrs only); numbers are decimal, MODE
  * includes the file type bits (S_IFCHR, S_IFBLK or S_IFIFO). Records apply in order, so the
@@ -116,6 +117,14 @@ static int make_node(lxr_error *err, int root, input *in) {
   cleanup_close int dir = open_parent(err, root, path, &base);
   if (dir < 0) return -1;
   if (strcmp(base, ".") == 0) return lxr_fail(err, 0, "%s: not a name inside its parent", path);
+  /* The unpacker leaves an empty regular file where each node goes; anything else is not its. */
+  struct stat st;
+  if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!S_ISREG(st.st_mode) || st.st_size != 0)
+      return lxr_fail(err, 0, "%s: not the placeholder the unpacker left", path);
+    if (unlinkat(dir, base, 0) < 0) return lxr_fail(err, errno, "remove the placeholder %s", path);
+  } else if (errno != ENOENT)
+    return lxr_fail(err, errno, "stat %s", path);
   if (mknodat(dir, base, type | ((mode_t)mode & 07777), makedev(major, minor)) < 0)
     return lxr_fail(err, errno, "mknod %s", path);
   if (fchownat(dir, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
