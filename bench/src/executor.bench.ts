@@ -1,6 +1,6 @@
 /**
  * Containers through the whole stack (`lxr up`: gateway, image-puller, network-allocator, executor
- * with lxr-runtime; a stand-in for the rootfs-builder of issue 4), side by side with podman (runc,
+ * with lxr-runtime; the rootfs-builder's overlay of the cached layer), side by side with podman (runc,
  * conmon) on the same busybox tree: run --rm, create→running, exec, rm -f, and what 200 idle
  * containers' monitors hold.
  */
@@ -9,12 +9,10 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { connectBus } from '@lxr/bus';
 import { createClient, type LxrClient, readToken } from '@lxr/client';
 import { COMPOSE_PORT_VARIABLES } from '@lxr/docker-free-compose';
 import { createPostgresEventStore } from '@lxr/event-store';
 import { containerStream } from '@lxr/events';
-import { startRootfsStandIn } from '@lxr/executor/testing';
 import { testNetworkEnv } from '@lxr/network-allocator/testing';
 import {
   busyboxApplets,
@@ -68,8 +66,7 @@ export const executorBench: BenchSection = {
   setup:
     `A busybox image (every applet) from a registry on loopback for lxr, the same tree \`podman import\`ed; ` +
     `${RUNS} runs each, one at a time; podman with --network none (lxr gives each container its own netns and ` +
-    'veth). The rootfs-builder (issue 4) is not written yet: a stand-in mounts an overlay over the tree on ' +
-    'ImagePulled, as it will. CLI rows include starting the CLI (Node.js and its modules; `lxr --version` is its own row); API rows are one client in ' +
+    'veth); the rootfs-builder mounts an overlay of the cached layer for each container. CLI rows include starting the CLI (Node.js and its modules; `lxr --version` is its own row); API rows are one client in ' +
     'this process.',
   async run(log) {
     const rows: BenchRow[] = [];
@@ -100,21 +97,9 @@ export const executorBench: BenchSection = {
       cleanups.push(() => lxr('down', '--purge').catch(() => undefined));
       const secret = async (file: string) =>
         (await readFile(path.join(home, 'secrets', file), 'utf8')).trim();
-      const bus = await connectBus({
-        servers: `nats://${await secret('nats-token')}@127.0.0.1:${env['LXR_NATS_PORT']}`,
-        name: 'bench-rootfs-stand-in',
-      });
-      cleanups.push(() => bus.close());
       const databaseUrl = `postgres://lxr:${await secret('postgres-password')}@127.0.0.1:${env['LXR_PG_PORT']}/lxr`;
       const store = createPostgresEventStore({ connectionString: databaseUrl });
       cleanups.push(() => store.close());
-      const standIn = await startRootfsStandIn({
-        bus,
-        store,
-        node: 'bench-node',
-        dir: path.join(home, 'rootfs'),
-      });
-      cleanups.push(() => standIn.stop());
       const client: LxrClient = createClient({
         url: `http://127.0.0.1:${env['LXR_API_PORT']}`,
         token: await readToken(home, env),

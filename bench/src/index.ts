@@ -7,7 +7,9 @@ import { eventStoreBench } from './event-store.bench.js';
 import { executorBench } from './executor.bench.js';
 import { imagePullerBench } from './image-puller.bench.js';
 import { networkBench } from './network.bench.js';
+import { rootfsBench } from './rootfs.bench.js';
 import { runtimeBench } from './runtime.bench.js';
+import { unpackBench } from './unpack.js';
 
 const sections: readonly BenchSection[] = [
   eventStoreBench,
@@ -15,6 +17,8 @@ const sections: readonly BenchSection[] = [
   networkBench,
   runtimeBench,
   executorBench,
+  rootfsBench,
+  unpackBench,
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,16 +1,12 @@
 // Containers end to end, as root: the real CLI against `lxr up` — gateway, image-puller (from a
-// registry on loopback), network-allocator and executor — with a stand-in for the rootfs-builder
-// (issue 4) that mounts the test image's tree. run, exec, logs, stats, stop/start/restart/kill, rm.
+// registry on loopback), rootfs-builder (the image's layers unpacked and overlay-mounted),
+// network-allocator and executor. run, exec, logs, stats, stop/start/restart/kill, rm.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connectBus, type NatsBus } from '@lxr/bus';
-import { createPostgresEventStore, type PostgresEventStore } from '@lxr/event-store';
-import { type RootfsStandIn, startRootfsStandIn } from '@lxr/executor/testing';
 import {
   busyboxApplets,
   busyboxRootfs,
@@ -29,35 +25,26 @@ const skip = requiresRoot();
 describe('containers end to end', { skip, timeout: 300_000 }, () => {
   let suite: Suite;
   let registry: TestRegistry;
-  let bus: NatsBus;
-  let store: PostgresEventStore;
-  let standIn: RootfsStandIn;
   let image: string;
 
   before(async () => {
     suite = await createSuite();
     registry = await startRegistry();
-    const layer = await layerFrom((dir) => busyboxRootfs(dir, busyboxApplets()), 'gzip');
+    // A busybox image as docker.io's is: the applets, and a /tmp (exec -w /tmp needs it).
+    const layer = await layerFrom(async (dir) => {
+      await busyboxRootfs(dir, busyboxApplets());
+      await mkdir(path.join(dir, 'tmp'), { mode: 0o1777 });
+      await chmod(path.join(dir, 'tmp'), 0o1777);
+    }, 'gzip');
     await pushImage(registry.host, 'test/busybox', '1', makeImage([layer], { cmd: ['sh'] }));
     image = `${registry.host}/test/busybox:1`;
     const up = await suite.lxr('up');
     assert.equal(up.code, 0, `lxr up failed: ${up.stderr}`);
-    bus = await connectBus({ servers: await suite.natsUrl(), name: 'e2e-rootfs-stand-in' });
-    store = createPostgresEventStore({ connectionString: await suite.databaseUrl() });
-    standIn = await startRootfsStandIn({
-      bus,
-      store,
-      node: suite.env['LXR_NODE_NAME']!,
-      dir: await mkdtemp(path.join(tmpdir(), 'lxr-e2e-rootfs-')),
-    });
   });
   after(async () => {
     // Whatever a failed test left running goes first, then the stack.
     const left = await suite?.lxr('ps', '-aq', '--no-trunc');
     for (const id of left?.stdout.split('\n').filter(Boolean) ?? []) await suite.lxr('rm', '-f', id);
-    await standIn?.stop();
-    await bus?.close();
-    await store?.close();
     await suite?.dispose();
     await registry?.dispose();
   });

@@ -93,3 +93,34 @@ export type RootfsRequestVerb = 'df' | 'prune';
 /** The request/reply subject of one node's rootfs-builder: `lxr.rootfs.<node>.<verb>`. */
 export const rootfsRequestSubject = (node: string, verb: RootfsRequestVerb): string =>
   `lxr.rootfs.${node}.${verb}`;
+
+/** One row of `lxr system df` (docker's TYPE TOTAL ACTIVE SIZE RECLAIMABLE), summed over the nodes. */
+export const DiskUsageRow = Type.Object({
+  total: Type.Integer({ minimum: 0 }),
+  /** In use by a container. */
+  active: Type.Integer({ minimum: 0 }),
+  /** Bytes. */
+  size: Type.Integer({ minimum: 0 }),
+  /** Bytes `lxr system prune -a` (with `--volumes` for volumes) would free. */
+  reclaimable: Type.Integer({ minimum: 0 }),
+});
+export type DiskUsageRow = Static<typeof DiskUsageRow>;
+
+/** `GET /v1/system/df`: what lxr keeps on the nodes' disks. */
+export const SystemDiskUsage = Type.Object({
+  images: DiskUsageRow,
+  containers: DiskUsageRow,
+  volumes: DiskUsageRow,
+  layers: DiskUsageRow,
+});
+export type SystemDiskUsage = Static<typeof SystemDiskUsage>;
+
+/** `POST /v1/system/prune`: what went, and the bytes freed. */
+export const SystemPruneResult = Type.Object({
+  containersDeleted: Type.Array(ContainerId),
+  imagesDeleted: Type.Array(Type.String()),
+  layersDeleted: Type.Integer({ minimum: 0 }),
+  volumesDeleted: Type.Array(Type.String()),
+  spaceReclaimed: Type.Integer({ minimum: 0 }),
+});
+export type SystemPruneResult = Static<typeof SystemPruneResult>;

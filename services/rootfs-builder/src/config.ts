@@ -12,6 +12,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
  * | `LXR_DATABASE_URL` | required | the event log |
  * | `LXR_NATIVE_DIR` | `native/build` | where `lxr-mount` is |
  * | `LXR_UNPACK_CONCURRENCY` | 4 | layers of one image unpacked at once |
+ * | `LXR_UNPACK_PIPELINING` | true | unpack each layer as soon as the image-puller has stored it (`ImagePullResolved`), not after `ImagePulled` |
  */
 export const rootfsConfigSpec = {
   databaseUrl: field.url('LXR_DATABASE_URL', {
@@ -24,4 +25,5 @@ export const rootfsConfigSpec = {
     description: 'where lxr-mount is',
   }),
   unpackConcurrency: field.integer('LXR_UNPACK_CONCURRENCY', { default: 4, min: 1, max: 32 }),
+  pipelining: field.boolean('LXR_UNPACK_PIPELINING', { default: true }),
 };

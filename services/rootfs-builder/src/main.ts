@@ -48,6 +48,7 @@ await runService({
       logger,
       signal,
       unpackConcurrency: config.unpackConcurrency,
+      pipelining: config.pipelining,
     });
     await service.reconcile();
 

@@ -75,6 +75,8 @@ export interface RootfsServiceDeps {
   readonly signal?: AbortSignal;
   /** Layers unpacked at once for one container; default 4. */
   readonly unpackConcurrency?: number;
+  /** Unpack layers as they are stored (`ImagePullResolved`); default true. */
+  readonly pipelining?: boolean;
 }
 
 interface ContainerLog {
@@ -110,7 +112,7 @@ export class RootfsService {
   async handle(event: LxrRecordedEvent): Promise<void> {
     switch (event.type) {
       case 'ImagePullResolved':
-        if (event.data.node === this.deps.node && event.data.containerId) {
+        if (event.data.node === this.deps.node && event.data.containerId && this.deps.pipelining !== false) {
           this.prefetch(event.data.containerId, event.data.layers);
         }
         return;

@@ -1,2 +1,1 @@
 export * from './harness.js';
-export * from './rootfs-stand-in.js';
