@@ -25,6 +25,8 @@ import { networkRoutes } from './networks/networks.routes.js';
 import type { NodeDirectory } from './nodes/node-directory.js';
 import { nodeRoutes } from './nodes/nodes.routes.js';
 import type { ContainersReadModel } from './read-model/containers.read-model.js';
+import type { RootfsNodes } from './system/rootfs-nodes.js';
+import { systemRoutes } from './system/system.routes.js';
 import { timelineRoutes } from './timeline/timeline.routes.js';
 import type { VolumeNodes } from './volumes/volume-nodes.js';
 import { volumeRoutes } from './volumes/volumes.routes.js';
@@ -38,6 +40,8 @@ export interface GatewayDeps {
   readonly images?: ImageNodes;
   /** The nodes' rootfs-builders, which keep the volumes; without it volume requests answer 503. */
   readonly volumes?: VolumeNodes;
+  /** The nodes' rootfs-builders for `system df`/`prune`; without it those answer 503. */
+  readonly rootfs?: RootfsNodes;
   /** The bearer token every request under /v1 and the docs must carry. */
   readonly token: string;
   readonly ids?: { readonly containerId?: () => string; readonly name?: () => string };
@@ -165,6 +169,14 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await v1.register(networkRoutes, { store: deps.store });
       await v1.register(volumeRoutes, { nodes: deps.nodes, volumes: deps.volumes ?? noVolumeNodes });
       await v1.register(timelineRoutes, { store: deps.store, readModel: deps.readModel });
+      await v1.register(systemRoutes, {
+        nodes: deps.nodes,
+        readModel: deps.readModel,
+        handler,
+        images: deps.images ?? noImageNodes,
+        rootfs: deps.rootfs ?? { df: noRootfsBuilders, prune: noRootfsBuilders },
+        tracer: deps.tracer,
+      });
     },
     { prefix: '/v1' },
   );
@@ -173,7 +185,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
 const unavailable = () => Promise.reject(new Error('the gateway has no connection to the image-pullers'));
 const noImageNodes: ImageNodes = { list: unavailable, remove: unavailable, prune: unavailable };
-const noRootfsBuilders = () => Promise.reject(new Error('the gateway has no connection to the rootfs-builders'));
+const noRootfsBuilders = () =>
+  Promise.reject(new Error('the gateway has no connection to the rootfs-builders'));
 const noVolumeNodes: VolumeNodes = {
   create: noRootfsBuilders,
   list: noRootfsBuilders,

@@ -9,6 +9,7 @@ import { natsExecutorLink } from './lifecycle/executor-link.js';
 import { natsNodeDirectory } from './nodes/nats-node-directory.js';
 import { prepareGatewayDatabase } from './read-model/gateway-database.js';
 import { createPostgresContainersReadModel } from './read-model/postgres-containers.read-model.js';
+import { busRootfsNodes } from './system/rootfs-nodes.js';
 import { busVolumeNodes } from './volumes/volume-nodes.js';
 
 // The gateway's one composition root: reads the environment (through service-kit), opens
@@ -66,6 +67,7 @@ await runService({
       nodes: natsNodeDirectory(nats),
       images: busImageNodes(bus),
       volumes: busVolumeNodes(bus),
+      rootfs: busRootfsNodes(bus),
       token,
       // SSE streams wake on any append to the log, whoever made it.
       appends: store.notifications,
