@@ -91,7 +91,8 @@ function environment(values: readonly string[], env: NodeJS.ProcessEnv): string[
   return out;
 }
 
-function labels(values: readonly string[]): Record<string, string> {
+/** `--label KEY=VALUE` values as a record; a bare `KEY` is an empty value, as docker takes it. */
+export function parseLabels(values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const value of values) {
     const eq = value.indexOf('=');
@@ -260,7 +261,7 @@ export function containerRequest(
   return {
     image: image!,
     env: environment(listFlag(args, 'env'), env),
-    labels: labels(listFlag(args, 'label')),
+    labels: parseLabels(listFlag(args, 'label')),
     ide: defaults.ide,
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
   };

@@ -20,6 +20,7 @@ import { statsCommand } from './stats.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 import { upCommand } from './up.js';
+import { volumeCommand } from './volume.js';
 
 /** Every verb, in the order `lxr --help` lists them. A new verb is a file here and a line below. */
 export const commands: readonly Command[] = [
@@ -45,6 +46,7 @@ export const commands: readonly Command[] = [
   imageCommand,
   eventsCommand,
   networkCommand,
+  volumeCommand,
 ];
 
 export type { Command } from './command.js';
