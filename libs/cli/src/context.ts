@@ -17,6 +17,8 @@ export interface CliContext {
   now(): Date;
   /** The API client (URL from LXR_API_URL, token from LXR_TOKEN or the token file), made on first use. */
   client(): Promise<LxrClient>;
+  /** Asks a yes/no question on the terminal (`lxr system prune`); no answer (EOF) is no. */
+  confirm?(question: string): Promise<boolean>;
   readonly compose: {
     readonly up: typeof composeUp;
     readonly down: typeof composeDown;
@@ -39,6 +41,17 @@ export function processContext(options: { version: string; signal: AbortSignal }
         createClient({ url: defaultApiUrl(process.env), token }),
       );
       return client;
+    },
+    async confirm(question) {
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+      try {
+        const answer = await Promise.race([rl.question(question), closed]);
+        return /^y(es)?$/i.test(answer.trim());
+      } finally {
+        rl.close();
+      }
     },
     // Loaded on first use: most verbs never start or stop the platform, and every module costs start-up.
     compose: {

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@lxr/events';
+import type { RecordedEvent, SystemDiskUsage, SystemPruneResult } from '@lxr/events';
 import { ApiError, ApiUnreachableError, ClientError, ClientErrorCode } from './errors.js';
 import { type ExecOptions, type ExecSession, openAttach, openExec } from './exec.js';
 import {
@@ -165,6 +165,21 @@ export interface LxrClient {
       options?: RequestOptions & { readonly node?: string; readonly all?: boolean },
     ): Promise<NodeVolumeRemoval[]>;
   };
+  readonly system: {
+    /** `GET /v1/system/df` (lxr system df): images, containers, volumes and the layer cache. */
+    df(options?: RequestOptions & { readonly node?: string }): Promise<SystemDiskUsage>;
+    /**
+     * `POST /v1/system/prune` (lxr system prune): stopped containers, dangling (with `all`: unused)
+     * images, unused layers, and with `volumes` unused volumes. Waits up to 5 minutes.
+     */
+    prune(
+      options?: RequestOptions & {
+        readonly node?: string;
+        readonly all?: boolean;
+        readonly volumes?: boolean;
+      },
+    ): Promise<SystemPruneResult>;
+  };
   /** `GET /readyz`: resolves with the checks whether or not the API is ready. */
   health(options?: RequestOptions): Promise<Health & { readonly ready: boolean }>;
 }
@@ -190,9 +205,12 @@ export function createClient(options: ClientOptions): LxrClient {
       headers?: Record<string, string>;
       signal?: AbortSignal | undefined;
       stream?: boolean;
+      /** This request's own timeout, for the slow ones (a system prune). */
+      timeoutMs?: number;
     } = {},
   ): Promise<Response> {
-    const signals = [init.signal, init.stream ? undefined : AbortSignal.timeout(timeoutMs)].filter(
+    const limit = init.timeoutMs ?? timeoutMs;
+    const signals = [init.signal, init.stream ? undefined : AbortSignal.timeout(limit)].filter(
       (s): s is AbortSignal => s !== undefined,
     );
     let response: Response;
@@ -213,7 +231,7 @@ export function createClient(options: ClientOptions): LxrClient {
       if ((error as Error).name === 'TimeoutError') {
         throw new ClientError(
           ClientErrorCode.Unreachable,
-          `the lxr API at ${base} did not answer ${method} ${path} within ${timeoutMs} ms`,
+          `the lxr API at ${base} did not answer ${method} ${path} within ${limit} ms`,
           { cause: error },
         );
       }
@@ -390,6 +408,15 @@ export function createClient(options: ClientOptions): LxrClient {
         json('DELETE', withQuery(`/v1/volumes/${encodeURIComponent(name)}`, { node, force }), { signal }),
       prune: ({ signal, node, all } = {}) =>
         json('POST', withQuery('/v1/volumes/prune', { node, all }), { signal }),
+    },
+    system: {
+      df: ({ signal, node } = {}) => json('GET', withQuery('/v1/system/df', { node }), { signal }),
+      prune: ({ signal, node, all, volumes } = {}) =>
+        json('POST', withQuery('/v1/system/prune', { node }), {
+          body: { ...(all ? { all } : {}), ...(volumes ? { volumes } : {}) },
+          signal,
+          timeoutMs: 300_000,
+        }),
     },
     async health({ signal } = {}) {
       try {

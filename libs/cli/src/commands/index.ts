@@ -19,6 +19,7 @@ import { startCommand } from './start.js';
 import { statsCommand } from './stats.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
+import { systemCommand } from './system.js';
 import { upCommand } from './up.js';
 import { volumeCommand } from './volume.js';
 
@@ -46,6 +47,7 @@ export const commands: readonly Command[] = [
   imageCommand,
   eventsCommand,
   networkCommand,
+  systemCommand,
   volumeCommand,
 ];
 
