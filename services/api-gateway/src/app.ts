@@ -5,6 +5,7 @@ import type { AppendNotifications, EventStore } from '@lxr/event-store';
 import { newContainerId, uuidv7 } from '@lxr/events';
 import type { Tracer } from '@lxr/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { consoleRoutes } from './console/console.routes.js';
 import { ContainerHandler } from './containers/container.handler.js';
 import { containerRoutes } from './containers/containers.routes.js';
 import { generateContainerName } from './domain/names.js';
@@ -15,6 +16,7 @@ import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
 import { loginRoutes } from './http/login.routes.js';
 import { createGatewayMetrics, type GatewayMetrics, instrumentRequests } from './http/metrics.js';
 import { installProblemHandlers } from './http/problem.js';
+import { ideRoutes } from './ide/ide.routes.js';
 import { ideProxyRoutes } from './ide/ide-proxy.routes.js';
 import { IdeTargets } from './ide/ide-target.js';
 import type { ImageNodes } from './images/image-nodes.js';
@@ -123,6 +125,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { readiness: deps.readiness ?? {} });
   await app.register(loginRoutes, { auth: gatewayAuth });
+  await app.register(consoleRoutes, { auth: gatewayAuth });
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect(DEFAULT_LANDING, 302));
   await app.register(ideProxyRoutes, {
     targets: new IdeTargets({ store: deps.store, readModel: deps.readModel }),
@@ -167,6 +170,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         executors: deps.executors,
       });
       await v1.register(networkRoutes, { store: deps.store });
+      await v1.register(ideRoutes, { store: deps.store, readModel: deps.readModel });
       await v1.register(volumeRoutes, { nodes: deps.nodes, volumes: deps.volumes ?? noVolumeNodes });
       await v1.register(timelineRoutes, { store: deps.store, readModel: deps.readModel });
       await v1.register(systemRoutes, {

@@ -1,0 +1,30 @@
+// DOM helpers shared by the views: elements built without parsing HTML, and the error line.
+
+/** An element with attributes and children (strings become text nodes: nothing is parsed as HTML). */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false || value === null) continue;
+    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  element.append(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+  return element;
+}
+
+const errorBox = document.getElementById('error');
+
+/** Shows what failed (an ApiError's message names it and what to do); `undefined` clears it. */
+export function showError(error) {
+  errorBox.textContent = error ? String(error.message ?? error) : '';
+  errorBox.hidden = !error;
+}
+
+/** Coalesces bursts of calls (a creation is half a dozen events) into one, `ms` after the last. */
+export function debounced(fn, ms) {
+  let timer;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}
