@@ -22,6 +22,7 @@ import {
   networkStream,
   newContainerId,
   type RecordedEvent,
+  type RootfsMount,
   rootfsStream,
   SessionFrame,
 } from '@lxr/events';
@@ -56,6 +57,12 @@ export interface ContainerOptions {
   readonly resources?: EventData<'ContainerRequested'>['resources'];
   /** The image-puller fails instead (ImagePullFailed with this code). */
   readonly pullFails?: string;
+  /** A development container (`ContainerRequested.ide`). */
+  readonly ide?: boolean;
+  /** Extra mounts, as the rootfs-builder hands them over (`RootfsPrepared.mounts`). */
+  readonly mounts?: RootfsMount[];
+  /** The image's contents: a directory copied as the root filesystem instead of the busybox tree. */
+  readonly rootfs?: string;
 }
 
 /** The outcome of an exec: output kept apart, the exit JSON. */
@@ -79,6 +86,8 @@ export interface ExecutorHarness {
   readonly runtime: string;
   readonly store: PostgresEventStore;
   readonly bus: NatsBus;
+  /** The environment the executor runs with (NATS, PostgreSQL, node name, home), for other node agents. */
+  readonly env: NodeJS.ProcessEnv;
   startExecutor(): Promise<ManagedProcess>;
   readonly executor: () => ManagedProcess | undefined;
   /** Requests a container and provides its rootfs, network and image; returns its id. */
@@ -192,6 +201,7 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
       runtime,
       store,
       bus,
+      env,
       executor: () => executor,
       async startExecutor() {
         const logFile = path.join(home, `executor-${executorCount++}.log`);
@@ -206,7 +216,7 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
         const dir = path.join(home, 'containers', id);
         const rootfs = path.join(dir, 'rootfs');
         await mkdir(dir, { recursive: true });
-        await run('cp', ['-a', rootfsBase, rootfs]);
+        await run('cp', ['-a', o.rootfs ?? rootfsBase, rootfs]);
         const netns = `lxrt${tag}-${id.slice(0, 6)}`;
         netnsNames.push(netns);
         await run('ip', ['netns', 'add', netns]);
@@ -227,7 +237,7 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
           node,
           env: o.env ?? [],
           labels: {},
-          ide: false,
+          ide: o.ide ?? false,
           resources: o.resources ?? {},
           ...(o.command ? { command: o.command } : {}),
           ...(o.entrypoint ? { entrypoint: o.entrypoint } : {}),
@@ -306,7 +316,7 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
         await append(rootfsStream(id), {
           type: 'RootfsPrepared',
           correlationId: id,
-          data: { containerId: id, node, rootfsPath: rootfs, mounts: [] },
+          data: { containerId: id, node, rootfsPath: rootfs, mounts: o.mounts ?? [] },
         });
         return id;
       },
