@@ -16,6 +16,7 @@ PACKAGES=(
   iproute2 iptables                        # bridges, veths, netns, NAT
   build-essential pkg-config libseccomp-dev libjson-c-dev # native/ (the C runtime)
   python3 libkrb5-dev libxkbfile-dev libsecret-1-dev patchelf # the tools bundle (code-server's native modules)
+  chromium                                 # the web console's browser test (headless, loopback only)
 )
 NODE_MAJOR_MIN=20
 
