@@ -12,7 +12,7 @@ PACKAGES=(
   nats-server postgresql postgresql-client # the event bus and the event log
   docker-registry skopeo umoci             # OCI registry for tests, image tools
   podman zstd openssl                      # pull benchmark peer, zstd layers, the test token server's cert
-  busybox-static runc                      # test rootfs contents, reference OCI runtime
+  busybox-static runc attr                 # test rootfs contents, reference OCI runtime, getfattr (layer xattr tests)
   iproute2 iptables                        # bridges, veths, netns, NAT
   build-essential pkg-config libseccomp-dev libjson-c-dev # native/ (the C runtime)
   python3 libkrb5-dev libxkbfile-dev libsecret-1-dev patchelf # the tools bundle (code-server's native modules)
