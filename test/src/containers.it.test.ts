@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -157,5 +157,54 @@ describe('containers end to end', { skip, timeout: 300_000 }, () => {
       'nothing left of the container',
       15_000,
     );
+    // Its overlay is unmounted and its directories are gone.
+    await waitFor(
+      () => !existsSync(path.join(suite.home, 'rootfs', id)),
+      'its root filesystem to go',
+      15_000,
+    );
+  });
+
+  it("the node's tools bundle appears read-only at /opt/lxr in a container", async () => {
+    const tools = path.join(suite.home, 'tools');
+    await mkdir(path.join(tools, '1.0.0'), { recursive: true });
+    await writeFile(path.join(tools, '1.0.0', 'hello'), 'hi from the tools\n');
+    await symlink('1.0.0', path.join(tools, 'current'));
+    try {
+      const cat = await suite.lxr('run', '--rm', image, 'cat', '/opt/lxr/hello');
+      assert.equal(cat.code, 0, cat.stderr);
+      assert.equal(cat.stdout, 'hi from the tools\n');
+      const write = await suite.lxr('run', '--rm', image, 'sh', '-c', 'echo x > /opt/lxr/hello');
+      assert.notEqual(write.code, 0);
+      assert.match(write.stderr, /Read-only file system/);
+    } finally {
+      await rm(tools, { recursive: true, force: true });
+    }
+    const none = await suite.lxr('run', '--rm', image, 'ls', '/opt/lxr');
+    assert.notEqual(none.code, 0, 'without a bundle nothing is at /opt/lxr');
+  });
+
+  it('lxr system df shows the disk used, and system prune -af gets all of it back', async () => {
+    for (const id of (await suite.lxr('ps', '-aq', '--no-trunc')).stdout.split('\n').filter(Boolean))
+      await suite.lxr('rm', '-f', id);
+    const stopped = await suite.lxr('run', '--name', 'leftover', image, 'sh', '-c', 'echo data > /written');
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const df = await suite.lxr('system', 'df');
+    assert.equal(df.code, 0, df.stderr);
+    assert.match(df.stdout, /^Images\s+1\s+1\s/m);
+    assert.match(df.stdout, /^Containers\s+1\s+0\s/m);
+    assert.match(df.stdout, /^Layer cache\s+1\s+1\s/m);
+
+    const prune = await suite.lxr('system', 'prune', '-af');
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, /Deleted Containers:\n[0-9a-f]{64}\n/);
+    assert.match(prune.stdout, /Deleted Images:/);
+    // The layer goes with the image: collected on its ImageRemoved, or by the prune's own collection.
+    assert.equal((await suite.lxr('ps', '-aq')).stdout, '');
+    assert.equal((await suite.lxr('images', '-q')).stdout, '');
+    const after = await suite.lxr('system', 'df');
+    assert.match(after.stdout, /^Layer cache\s+0\s+0\s+0B/m);
+    assert.deepEqual(await readdir(path.join(suite.home, 'layers', 'sha256')), []);
+    assert.deepEqual(await readdir(path.join(suite.home, 'rootfs')), []);
   });
 });

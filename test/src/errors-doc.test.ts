@@ -10,6 +10,7 @@ import { EventStoreErrorCode } from '@lxr/event-store';
 import { EventErrorCode, NetworkErrorCode } from '@lxr/events';
 import { ExecutorErrorCode } from '@lxr/executor/errors';
 import { OciErrorCode } from '@lxr/oci';
+import { RootfsErrorCode, UnpackErrorCode, VolumeErrorCode } from '@lxr/rootfs-builder/errors';
 import { ServiceKitErrorCode } from '@lxr/service-kit';
 
 const doc = readFileSync(path.resolve(import.meta.dirname, '../../docs/ERRORS.md'), 'utf8');
@@ -25,6 +26,9 @@ test('docs/ERRORS.md documents every error code', () => {
     NetworkErrorCode,
     ExecutorErrorCode,
     OciErrorCode,
+    RootfsErrorCode,
+    UnpackErrorCode,
+    VolumeErrorCode,
   ].flatMap((codes) => Object.values(codes) as string[]);
   assert.ok(codes.length > 30);
   const missing = codes.filter((code) => !doc.includes(`\`${code}\``));

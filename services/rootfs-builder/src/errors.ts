@@ -1,3 +1,7 @@
+// Every code the rootfs-builder reports, in one place: its own, the unpacker's and the volumes'.
+export { UnpackErrorCode } from './unpack/errors.js';
+export { VolumeErrorCode } from './volumes/errors.js';
+
 /**
  * Stable codes of the rootfs-builder's own failures: the `code` of `RootfsFailed` (besides the
  * unpacker's `ROOTFS_LAYER_*` and the volumes' `ROOTFS_VOLUME_*`) and of `lxr system` replies.

@@ -28,6 +28,13 @@ export interface UnpackedLayer {
   readonly ms: number;
 }
 
+export interface LayerCacheOptions {
+  /** Hears of each layer unpacked. */
+  readonly onUnpacked?: (layer: UnpackedLayer) => void;
+  /** native/'s lxr-unpack-nodes; the unpacker's default (the repository's build) when absent. */
+  readonly nodesHelper?: string;
+}
+
 interface Entry {
   readonly link: string;
   readonly bytes: number;
@@ -62,15 +69,12 @@ export class LayerCache {
 
   private constructor(
     readonly root: string,
-    private readonly onUnpacked: ((layer: UnpackedLayer) => void) | undefined,
+    private readonly options: LayerCacheOptions,
   ) {}
 
-  /**
-   * Opens (creating) the cache at `root` and removes what a crash left half done; `onUnpacked` hears
-   * of each layer unpacked.
-   */
-  static async open(root: string, onUnpacked?: (layer: UnpackedLayer) => void): Promise<LayerCache> {
-    const cache = new LayerCache(root, onUnpacked);
+  /** Opens (creating) the cache at `root` and removes what a crash left half done. */
+  static async open(root: string, options: LayerCacheOptions = {}): Promise<LayerCache> {
+    const cache = new LayerCache(root, options);
     await Promise.all(
       ['sha256', 'l', 'meta'].map((d) => mkdir(path.join(root, d), { recursive: true, mode: 0o700 })),
     );
@@ -157,7 +161,7 @@ export class LayerCache {
     const link = await this.#link(hex);
     this.#links.add(link);
     this.#layers.set(source.diffId, { link, bytes: result.bytes });
-    this.onUnpacked?.({
+    this.options.onUnpacked?.({
       diffId: source.diffId,
       bytes: result.bytes,
       entries: result.entries,

@@ -24,9 +24,10 @@ await runService({
     const store = createPostgresEventStore({ connectionString: config.databaseUrl, logger });
     onShutdown('event store', () => store.close());
     await store.migrate();
-    const cache = await LayerCache.open(path.join(config.home, 'layers'), (layer) =>
-      logger.info(layer, 'layer unpacked'),
-    );
+    const cache = await LayerCache.open(path.join(config.home, 'layers'), {
+      onUnpacked: (layer) => logger.info(layer, 'layer unpacked'),
+      nodesHelper: path.join(config.nativeDir, 'lxr-unpack-nodes'),
+    });
     const volumes = new VolumeStore({
       root: path.join(config.home, 'volumes'),
       node: config.node,
