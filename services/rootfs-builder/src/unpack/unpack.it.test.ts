@@ -44,6 +44,7 @@ const every: TarEntry[] = [
   { path: 'etc/', type: '5', mode: 0o755, mtime: 1_600_000_000 },
   { path: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n', mode: 0o644, mtime: 1_600_000_001 },
   { path: 'usr/bin/su', body: 'ELF', mode: 0o4755, uid: 0, gid: 0 },
+  { path: 'etc/empty', body: '', mode: 0o4710, uid: 2, gid: 3, mtime: 1_600_000_003 },
   { path: 'usr/bin/wall', body: 'ELF', mode: 0o2755, uid: 0, gid: 5 },
   { path: 'tmp/', type: '5', mode: 0o1777 },
   { path: 'home/user/', type: '5', mode: 0o700, uid: 1000, gid: 1000, mtime: 1_650_000_000 },
