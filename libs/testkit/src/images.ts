@@ -110,8 +110,11 @@ export async function tarHostFiles(paths: readonly string[]): Promise<Buffer> {
   );
 }
 
-/** Regular files under a host directory, in name order, until their sizes add up to `maxBytes`. */
-export async function hostFiles(dir: string, maxBytes: number): Promise<string[]> {
+/**
+ * Regular files under a host directory, in name order, until their sizes add up to `maxBytes`;
+ * files larger than `maxFileBytes` are passed over (one 300 MB binary is not a realistic layer).
+ */
+export async function hostFiles(dir: string, maxBytes: number, maxFileBytes = Infinity): Promise<string[]> {
   const picked: string[] = [];
   let total = 0;
   const walk = async (d: string): Promise<void> => {
@@ -122,6 +125,7 @@ export async function hostFiles(dir: string, maxBytes: number): Promise<string[]
       if (entry.isDirectory()) await walk(full);
       else if (entry.isFile()) {
         const { size } = await stat(full);
+        if (size > maxFileBytes) continue;
         picked.push(path.relative('/', full));
         total += size;
       }
