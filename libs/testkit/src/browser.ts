@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
+export type { Browser, BrowserContext, Page };
+
 /**
  * Debian's Chromium binary. `/usr/bin/chromium` is a shell wrapper that adds flags from
  * `/etc/chromium.d/`; the binary behind it takes only ours. `CHROMIUM` overrides both.
@@ -60,6 +62,8 @@ export interface BrowserSession {
   readonly page: Page;
   /** Requests the page tried to send anywhere but loopback (each refused by the flags above). */
   offLoopback(): readonly string[];
+  /** What the pages logged as errors and their uncaught exceptions, for a failing test's message. */
+  errors(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -100,12 +104,20 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
     context.on('request', (request) => {
       if (!isLoopbackUrl(request.url())) offLoopback.push(request.url());
     });
+    const errors: string[] = [];
+    context.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`${message.location().url}: ${message.text()}`);
+    });
+    context.on('weberror', (error) =>
+      errors.push(`uncaught: ${error.error().stack ?? error.error().message}`),
+    );
     const page = await context.newPage();
     return {
       browser,
       context,
       page,
       offLoopback: () => [...offLoopback],
+      errors: () => [...errors],
       async close() {
         await context.close().catch(() => {});
         await browser.close();

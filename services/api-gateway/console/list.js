@@ -50,9 +50,18 @@ export async function remove(c) {
 async function create(submit) {
   submit.preventDefault();
   const data = new FormData(form);
-  const body = { image: String(data.get('image')).trim(), ide: data.get('ide') === 'on' };
+  // As `docker create -it`: a terminal and open stdin keep an image whose command is a shell (most
+  // are) running, waiting for someone to attach, instead of exiting at once.
+  const body = {
+    image: String(data.get('image')).trim(),
+    ide: data.get('ide') === 'on',
+    tty: true,
+    openStdin: true,
+  };
   const name = String(data.get('name') ?? '').trim();
   if (name) body.name = name;
+  const command = String(data.get('command') ?? '').trim();
+  if (command) body.command = command.split(/\s+/);
   const button = form.querySelector('button');
   button.disabled = true;
   try {
