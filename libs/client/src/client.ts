@@ -76,8 +76,14 @@ export interface LxrClient {
     list(options?: ContainerListOptions & RequestOptions): Promise<Container[]>;
     /** `GET /v1/containers/{ref}`: by id, name or unique id prefix, with its events. */
     get(ref: string, options?: RequestOptions): Promise<ContainerDetails>;
-    /** `DELETE /v1/containers/{ref}`; `force` removes a running container (docker rm -f). */
-    remove(ref: string, options?: RequestOptions & { readonly force?: boolean }): Promise<RemovedContainer>;
+    /**
+     * `DELETE /v1/containers/{ref}`; `force` removes a running container (docker rm -f), `volumes` its
+     * anonymous volumes too (docker rm -v).
+     */
+    remove(
+      ref: string,
+      options?: RequestOptions & { readonly force?: boolean; readonly volumes?: boolean },
+    ): Promise<RemovedContainer>;
     /** `POST /v1/containers/{ref}/start`: records the intent; the node's executor starts it. */
     start(ref: string, options?: RequestOptions): Promise<RemovedContainer>;
     /** `POST /v1/containers/{ref}/stop`: SIGTERM, SIGKILL after `timeoutSeconds` (default 10). */
@@ -322,7 +328,7 @@ export function createClient(options: ClientOptions): LxrClient {
   const containerPath = (
     ref: string,
     verb?: string,
-    params: Record<string, string | number | undefined> = {},
+    params: Record<string, string | number | boolean | undefined> = {},
   ): string => withQuery(`/v1/containers/${encodeURIComponent(ref)}${verb ? `/${verb}` : ''}`, params);
 
   return {
@@ -345,8 +351,8 @@ export function createClient(options: ClientOptions): LxrClient {
         return json('GET', `/v1/containers${query.size > 0 ? `?${query}` : ''}`, { signal });
       },
       get: (ref, { signal } = {}) => json('GET', containerPath(ref), { signal }),
-      remove: (ref, { signal, force } = {}) =>
-        json('DELETE', containerPath(ref, undefined, { force: force ? 'true' : undefined }), { signal }),
+      remove: (ref, { signal, force, volumes } = {}) =>
+        json('DELETE', containerPath(ref, undefined, { force, volumes }), { signal }),
       start: (ref, { signal } = {}) => json('POST', containerPath(ref, 'start'), { signal }),
       stop: (ref, { signal, timeoutSeconds } = {}) =>
         json('POST', containerPath(ref, 'stop', { t: timeoutSeconds }), { signal }),

@@ -116,7 +116,12 @@ export const ContainerRequestedData = Type.Object(
 );
 
 export const ContainerRemovedData = Type.Object(
-  { containerId: ContainerId, name: ContainerName },
+  {
+    containerId: ContainerId,
+    name: ContainerName,
+    /** `docker rm -v` (and `run --rm`): the container's anonymous volumes go with it. */
+    volumes: Type.Optional(Type.Boolean()),
+  },
   { additionalProperties: false },
 );
 

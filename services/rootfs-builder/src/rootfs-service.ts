@@ -84,6 +84,8 @@ interface ContainerLog {
   readonly version: number;
   readonly facts: ContainerFacts;
   readonly request: EventData<'ContainerRequested'> | undefined;
+  /** Its anonymous volumes go with it: `--rm` (autoRemove) or `rm -v` (ContainerRemoved.volumes). */
+  readonly removeAnonymousVolumes: boolean;
 }
 
 /** How often a pipelined unpack looks whether the next layer has landed. */
@@ -156,7 +158,7 @@ export class RootfsService {
       case 'nothing':
         return;
       case 'tear-down':
-        await this.#tearDown(id, log.request);
+        await this.#tearDown(id, log);
         return;
       case 'remount':
         if (!(await this.deps.containers.remount(id))) {
@@ -191,6 +193,11 @@ export class RootfsService {
       state,
       version: lastVersion(rootfs),
       request,
+      removeAnonymousVolumes:
+        request?.autoRemove === true ||
+        container.some(
+          (e) => e.type === 'ContainerRemoved' && (e.data as { volumes?: boolean }).volumes === true,
+        ),
       facts: {
         requestedHere: request?.node === this.deps.node,
         removed: container.some((e) => e.type === 'ContainerRemoved'),
@@ -249,11 +256,11 @@ export class RootfsService {
     } catch (error) {
       // Shutting down is not the container's failure: the unacked event comes back after the restart.
       if (this.deps.signal?.aborted) {
-        await this.#tearDown(id, log.request).catch(() => undefined);
+        await this.#tearDown(id, log).catch(() => undefined);
         throw error;
       }
       this.deps.logger.warn({ err: error, containerId: id }, 'root filesystem failed');
-      await this.#tearDown(id, log.request);
+      await this.#tearDown(id, log);
       await this.#record(id, log, causationId, {
         type: 'RecordFailed',
         data: { containerId: id, node, code: rootfsCodeOf(error), message: messageOf(error) },
@@ -371,9 +378,9 @@ export class RootfsService {
     }
   }
 
-  async #tearDown(id: string, request: EventData<'ContainerRequested'> | undefined): Promise<void> {
+  async #tearDown(id: string, log: ContainerLog): Promise<void> {
     const removed = await this.deps.containers.remove(id);
-    await this.deps.volumes.release(id, { removeAnonymous: request?.autoRemove === true });
+    await this.deps.volumes.release(id, { removeAnonymous: log.removeAnonymousVolumes });
     if (removed) this.deps.logger.debug({ containerId: id }, 'root filesystem removed');
   }
 

@@ -17,10 +17,20 @@ export const rmCommand: Command = {
       kind: 'boolean',
       description: 'Force the removal of a running container (uses SIGKILL)',
     },
+    {
+      name: 'volumes',
+      short: 'v',
+      kind: 'boolean',
+      description: 'Remove anonymous volumes associated with the container',
+    },
   ],
   args: { min: 1 },
   run: (ctx, args) =>
     eachContainer(ctx, args.positionals, async (client, ref) => {
-      await client.containers.remove(ref, { signal: ctx.signal, force: booleanFlag(args, 'force') });
+      await client.containers.remove(ref, {
+        signal: ctx.signal,
+        force: booleanFlag(args, 'force'),
+        volumes: booleanFlag(args, 'volumes'),
+      });
     }),
 };

@@ -40,7 +40,8 @@ export const runCommand: Command = {
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
       ctx.stderr.write(`Error: ${error.message}\n`);
-      if (autoRemove) await client.containers.remove(container.id, { force: true }).catch(() => {});
+      if (autoRemove)
+        await client.containers.remove(container.id, { force: true, volumes: true }).catch(() => {});
       return RUN_FAILED;
     }
     if (detach) {
@@ -70,7 +71,9 @@ export const runCommand: Command = {
         signal: ctx.signal,
       },
     );
-    if (autoRemove) await client.containers.remove(container.id, { force: true, signal: ctx.signal });
+    // As docker's --rm: the anonymous volumes go with the container.
+    if (autoRemove)
+      await client.containers.remove(container.id, { force: true, volumes: true, signal: ctx.signal });
     return ended?.exitCode ?? RUN_FAILED;
   },
 };

@@ -77,7 +77,16 @@ async function lxr(argv: string[]) {
     signal: new AbortController().signal,
     version: '0',
     now: () => new Date(),
-    client: async () => ({ volumes }) as unknown as LxrClient,
+    client: async () =>
+      ({
+        volumes,
+        containers: {
+          async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}) {
+            calls.push(`rm ${ref} force=${options.force} volumes=${options.volumes}`);
+            return { id: ref, name: ref };
+          },
+        },
+      }) as unknown as LxrClient,
   } as unknown as CliContext;
   const code = await runCli(argv, ctx);
   return { code, stdout, stderr, calls };
@@ -142,6 +151,11 @@ describe('lxr volume', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Deleted Volumes:\ndata\nx\n\nTotal reclaimed space: 2MB\n');
     assert.deepEqual((await lxr(['volume', 'prune'])).calls, ['prune all=false']);
+  });
+
+  it('lxr rm -v removes the anonymous volumes with the container, as docker rm -v', async () => {
+    assert.deepEqual((await lxr(['rm', '-v', 'web'])).calls, ['rm web force=false volumes=true']);
+    assert.deepEqual((await lxr(['rm', 'web'])).calls, ['rm web force=false volumes=false']);
   });
 
   it('refuses unknown subcommands and wrong argument counts with a usage error', async () => {

@@ -204,8 +204,15 @@ export class ContainerHandler {
     });
   }
 
-  /** Removes a container by full id; returns its name. 404 when it does not exist (any more). */
-  async remove(containerId: string, context: RequestContext): Promise<{ id: string; name: string }> {
+  /**
+   * Removes a container by full id (with `volumes`, its anonymous volumes too); returns its name.
+   * 404 when it does not exist (any more).
+   */
+  async remove(
+    containerId: string,
+    context: RequestContext,
+    options: { readonly volumes?: boolean } = {},
+  ): Promise<{ id: string; name: string }> {
     const { store } = this.#deps;
     return this.#retrying(async () => {
       const container = await loadContainer(store, containerId);
@@ -213,7 +220,7 @@ export class ContainerHandler {
       const nameStream =
         name === undefined ? { state: initialNameState, version: 0 } : await loadName(store, name);
       const events = decide(
-        { type: 'RemoveContainer', containerId },
+        { type: 'RemoveContainer', containerId, ...(options.volumes ? { volumes: true } : {}) },
         { container: container.state, name: nameStream.state },
       );
       await this.#append(context, containerId, events, {

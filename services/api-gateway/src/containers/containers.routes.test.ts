@@ -120,6 +120,27 @@ describe('containers routes', () => {
     assert.equal((await requested())['volumes'], undefined);
   });
 
+  it('records docker rm -v (volumes=true) in ContainerRemoved, so anonymous volumes go too', async () => {
+    const t = await createTestApp();
+    await t.create({ name: 'a', image: 'busybox' });
+    await t.create({ name: 'b', image: 'busybox' });
+    assert.equal(
+      (await t.request({ method: 'DELETE', url: '/v1/containers/a?volumes=true' })).statusCode,
+      200,
+    );
+    assert.equal((await t.request({ method: 'DELETE', url: '/v1/containers/b' })).statusCode, 200);
+    const removed = ((await t.log()) as readonly RecordedEvent[])
+      .filter((e) => e.type === 'ContainerRemoved')
+      .map((e) => e.data as { name: string; volumes?: boolean });
+    assert.deepEqual(
+      removed.map((d) => [d.name, d.volumes]),
+      [
+        ['a', true],
+        ['b', undefined],
+      ],
+    );
+  });
+
   it('records the run options in ContainerRequested, and refuses malformed ones', async () => {
     const t = await createTestApp();
     const options = {

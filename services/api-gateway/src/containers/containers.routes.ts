@@ -150,6 +150,9 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
         params: ContainerRef,
         querystring: Type.Object({
           force: Type.Optional(Type.Boolean({ description: 'Remove it even if running' })),
+          volumes: Type.Optional(
+            Type.Boolean({ description: 'Its anonymous volumes go too (docker rm -v)' }),
+          ),
         }),
         response: { 200: RemovedContainer, ...problemResponses(...commonProblems, 404, 409) },
       },
@@ -162,7 +165,8 @@ export const containerRoutes: FastifyPluginAsyncTypebox<ContainerRoutesOptions> 
           `container ${container.name} is running; stop it first (lxr stop ${container.name}) or remove it anyway with force=true (lxr rm -f)`,
         );
       }
-      return recording(request, (context) => handler.remove(container.id, context));
+      const volumes = request.query.volumes ?? false;
+      return recording(request, (context) => handler.remove(container.id, context, { volumes }));
     },
   );
 };

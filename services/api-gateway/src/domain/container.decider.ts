@@ -46,6 +46,8 @@ export interface CreateContainer {
 export interface RemoveContainer {
   readonly type: 'RemoveContainer';
   readonly containerId: string;
+  /** `docker rm -v`: its anonymous volumes go too. */
+  readonly volumes?: boolean;
 }
 
 export type ContainerCommand = CreateContainer | RemoveContainer;
@@ -157,7 +159,10 @@ function decideRemove(
     throw new GatewayError(ErrorCode.ContainerNotFound, `no such container: ${command.containerId}`);
   }
   const data = { containerId: command.containerId, name: container.request.name };
-  const removed: ContainerRemoved = { type: 'ContainerRemoved', data };
+  const removed: ContainerRemoved = {
+    type: 'ContainerRemoved',
+    data: { ...data, ...(command.volumes ? { volumes: true } : {}) },
+  };
   // The name is released only if this container still holds it, which it always should.
   if (name.status === 'reserved' && name.containerId === command.containerId) {
     const released: ContainerNameReleased = { type: 'ContainerNameReleased', data };
