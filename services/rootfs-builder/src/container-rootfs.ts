@@ -22,6 +22,8 @@ export interface ContainerPaths {
  * keeps them from the layer cache's garbage collection.
  */
 export class ContainerRootfs {
+  #ready: Promise<unknown> | undefined;
+
   constructor(
     readonly root: string,
     private readonly cache: LayerCache,
@@ -40,27 +42,25 @@ export class ContainerRootfs {
   }
 
   /**
-   * Makes the container's directories and mounts its overlay; every layer must be in the cache.
-   * Answers the mounted root filesystem's path. On failure nothing of the container is left.
+   * Makes the container's directories and mounts its overlay; every layer must be in the cache (and
+   * stay pinned until this resolves: `layers.json` is written last). Answers the mounted root
+   * filesystem's path. On failure nothing of the container is left.
    */
   async create(containerId: string, diffIds: readonly string[]): Promise<string> {
     const p = this.paths(containerId);
     const lower = this.cache.lowerdir(diffIds);
     try {
-      await mkdir(p.dir, { recursive: true, mode: 0o700 });
-      await Promise.all([
-        mkdir(p.upper, { mode: 0o755 }),
-        mkdir(p.work, { mode: 0o700 }),
-        mkdir(p.merged, { mode: 0o755 }),
-        writeFile(p.layers, JSON.stringify(diffIds)),
-      ]);
-      await this.mounter.overlay(this.cache.root, lower, p.upper, p.work, p.merged);
+      this.#ready ??= mkdir(this.root, { recursive: true, mode: 0o700 });
+      await this.#ready;
+      // The helper makes the directories and mounts in one request; the layer list follows.
+      await this.mounter.prepare(this.cache.root, lower, p.dir);
+      await writeFile(p.layers, JSON.stringify(diffIds));
     } catch (error) {
       await this.remove(containerId).catch(() => undefined);
       if (error instanceof RootfsError) throw error;
       throw new RootfsError(
         RootfsErrorCode.PrepareFailed,
-        `cannot make the root filesystem directories of container ${containerId.slice(0, 12)}: ${(error as Error).message}`,
+        `cannot record the layers of container ${containerId.slice(0, 12)}: ${(error as Error).message}`,
         { cause: error },
       );
     }

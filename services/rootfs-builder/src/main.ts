@@ -28,6 +28,8 @@ await runService({
       onUnpacked: (layer) => logger.info(layer, 'layer unpacked'),
       nodesHelper: path.join(config.nativeDir, 'lxr-unpack-nodes'),
     });
+    const mounter = new Mounter(path.join(config.nativeDir, 'lxr-mount'));
+    onShutdown('mount helper', () => mounter.close());
     const volumes = new VolumeStore({
       root: path.join(config.home, 'volumes'),
       node: config.node,
@@ -39,11 +41,7 @@ await runService({
       node: config.node,
       images: new ImageStore(path.join(config.home, 'images')),
       cache,
-      containers: new ContainerRootfs(
-        path.join(config.home, 'rootfs'),
-        cache,
-        new Mounter(path.join(config.nativeDir, 'lxr-mount')),
-      ),
+      containers: new ContainerRootfs(path.join(config.home, 'rootfs'), cache, mounter),
       volumes,
       toolsDir: path.join(config.home, 'tools'),
       logger,

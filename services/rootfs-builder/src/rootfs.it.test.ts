@@ -135,9 +135,38 @@ describe('rootfs-builder', { skip, timeout: 240_000 }, () => {
   }
 
   /** Appends ContainerRequested and the ImagePulled the image-puller would record for it. */
+  const pullSubject = (id: string) => ({
+    pullId: id,
+    reference: 'localhost/test/image:latest',
+    node,
+    containerId: id,
+  });
+
+  /** Appends the ImagePulled the image-puller would record for a container. */
+  async function pulled(id: string, layers: EventData<'ImagePulled'>['layers']): Promise<void> {
+    await store.append(imagePullStream(id), 'any', [
+      {
+        type: 'ImagePulled',
+        correlationId: id,
+        data: {
+          ...pullSubject(id),
+          digest: `sha256:${'1'.repeat(64)}`,
+          configDigest: `sha256:${'2'.repeat(64)}`,
+          platform: { os: 'linux', architecture: 'amd64' },
+          layers,
+          config: {},
+          size: 0,
+          cached: false,
+        },
+      },
+    ]);
+  }
+
+  /** Appends ContainerRequested and, unless `pull` is false, the ImagePulled of its image. */
   async function requestContainer(
     layers: EventData<'ImagePulled'>['layers'],
     extra: Partial<EventData<'ContainerRequested'>> = {},
+    pull = true,
   ): Promise<string> {
     const id = newContainerId();
     await store.append(containerStream(id), 'no-stream', [
@@ -157,25 +186,7 @@ describe('rootfs-builder', { skip, timeout: 240_000 }, () => {
         },
       },
     ]);
-    await store.append(imagePullStream(id), 'no-stream', [
-      {
-        type: 'ImagePulled',
-        correlationId: id,
-        data: {
-          pullId: id,
-          reference: 'localhost/test/image:latest',
-          node,
-          containerId: id,
-          digest: `sha256:${'1'.repeat(64)}`,
-          configDigest: `sha256:${'2'.repeat(64)}`,
-          platform: { os: 'linux', architecture: 'amd64' },
-          layers,
-          config: {},
-          size: 0,
-          cached: false,
-        },
-      },
-    ]);
+    if (pull) await pulled(id, layers);
     return id;
   }
 
@@ -399,5 +410,77 @@ describe('rootfs-builder', { skip, timeout: 240_000 }, () => {
     const left = await cachedLayers();
     assert.ok(!left.includes(hexOf(onlyB)), 'the unused layer is gone');
     assert.ok(left.includes(hexOf(shared)) && left.includes(hexOf(onlyA)), 'used layers stay');
+  });
+  it('pipelines: unpacks each layer as soon as its blob is stored, before ImagePulled', async () => {
+    const first = await filesLayer({ 'pipe/first': '1' });
+    const second = await filesLayer({ 'pipe/second': '2' });
+    const records = [first, second].map((l) => ({
+      digest: l.digest,
+      diffId: l.diffId,
+      size: l.size,
+      mediaType: l.mediaType,
+    }));
+    const id = await requestContainer(records, {}, false);
+    await store.append(imagePullStream(id), 'no-stream', [
+      {
+        type: 'ImagePullResolved',
+        correlationId: id,
+        data: { ...pullSubject(id), digest: `sha256:${'3'.repeat(64)}`, layers: records },
+      },
+    ]);
+    // The first layer lands while the second is still "downloading".
+    const store1 = (layer: TestLayer) =>
+      images.blobs.ingest({
+        digest: layer.digest as Digest,
+        size: layer.size,
+        compression: layerCompression(layer.mediaType)!,
+        open: async () => ({ body: Readable.from([layer.blob]), offset: 0 }),
+      });
+    await store1(first);
+    await waitFor(
+      async () => (await cachedLayers()).includes(hexOf(first)),
+      'the first layer unpacked',
+      20_000,
+      20,
+    );
+    assert.ok(!(await cachedLayers()).includes(hexOf(second)), 'the second is not there yet');
+    assert.equal((await store.readStream(rootfsStream(id))).length, 0, 'nothing recorded before ImagePulled');
+    await store1(second);
+    await waitFor(
+      async () => (await cachedLayers()).includes(hexOf(second)),
+      'the second layer unpacked',
+      20_000,
+      20,
+    );
+    await pulled(id, records);
+    const data = await prepared(id);
+    assert.deepEqual((await readdir(path.join(data.rootfsPath, 'pipe'))).sort(), ['first', 'second']);
+    const log = await readFile(path.join(home, 'rootfs-builder.log'), 'utf8');
+    const unpacks = log.split('\n').filter((l) => l.includes('"layer unpacked"') && l.includes(first.diffId));
+    assert.equal(unpacks.length, 1, 'the prepare reused the pipelined unpack');
+    await remove(id);
+    await waitFor(() => !existsSync(containerDir(id)), 'the container to go', 20_000, 50);
+  });
+
+  it('adds volumes after mounting (a new named volume is seeded from the image) and fails a bad -v cleanly', async () => {
+    const layers = await installImage([await filesLayer({ 'data/seed': 'from the image' })]);
+    const id = await requestContainer(layers, {
+      volumes: [{ source: `vol-${process.pid}`, destination: '/data' }],
+    });
+    const data = await prepared(id);
+    const volume = data.mounts.find((m) => m.destination === '/data');
+    assert.ok(volume, JSON.stringify(data.mounts));
+    assert.equal(volume.source, path.join(home, 'volumes', `vol-${process.pid}`, '_data'));
+    assert.equal(await readFile(path.join(volume.source, 'seed'), 'utf8'), 'from the image');
+    await remove(id);
+    await waitFor(() => !existsSync(containerDir(id)), 'the container to go', 20_000, 50);
+    assert.ok(existsSync(volume.source), 'a named volume outlives its container');
+
+    const bad = await requestContainer(layers, { volumes: [{ destination: '/proc/x' }] });
+    const event = await outcome(bad);
+    assert.equal(event.type, 'RootfsFailed');
+    assert.match((event.data as EventData<'RootfsFailed'>).code, /^ROOTFS_VOLUME_/);
+    assert.ok(!existsSync(containerDir(bad)), 'nothing of the container is left');
+    assert.ok(!(await mountPoints()).has(path.join(containerDir(bad), 'm')));
   });
 });
