@@ -32,11 +32,12 @@ const image: ImageRecord = {
 };
 const silent = { info() {}, warn() {}, error() {} };
 
-/** A puller that reports progress in steps and then answers `outcome`. */
+/** A puller that resolves the image, reports progress in steps and then answers `outcome`. */
 function fakePuller(outcome: () => Promise<ImageRecord>, calls: string[]): ImagePuller {
   return {
     async pull(reference: string, options: PullOptions = {}) {
       calls.push(`${reference} ${options.policy}`);
+      options.onResolved?.({ digest: image.digest, layers: image.layers });
       for (let done = 0; done <= 100; done += 25) {
         options.onProgress?.({
           reference,
@@ -157,4 +158,31 @@ test('an image the event catalog cannot describe fails as invalid-image instead 
   assert.equal((last.data as { reason: string }).reason, 'invalid-image');
   assert.match((last.data as { message: string }).message, /labels/);
   assert.deepEqual([...(await usage.inUse())], []);
+});
+
+test('a container pull records ImagePullResolved (the layers with diffIDs) before anything downloads; lxr pull does not', async () => {
+  const { store, handler } = await setup(async () => image);
+  await handler.handle(requested('n1'));
+  const events = await store.readStream(imagePullStream(containerId));
+  assert.equal(events[0]?.type, 'ImagePullResolved');
+  assert.deepEqual(events[0]?.data, {
+    pullId: containerId,
+    reference: 'busybox',
+    node: 'n1',
+    containerId,
+    digest: image.digest,
+    layers: image.layers,
+  });
+  assert.equal(events.filter((e) => e.type === 'ImagePullResolved').length, 1);
+
+  const pullId = '018f0000-0000-7000-8000-0000000000aa';
+  await handler.handle({
+    type: 'ImagePullRequested',
+    schemaVersion: 1,
+    data: { pullId, reference: 'busybox', node: 'n1' },
+    metadata: { ...requested('n1').metadata, stream: `image-request-${pullId}`, correlationId: pullId },
+  } as LxrRecordedEvent);
+  const plain = await store.readStream(imagePullStream(pullId));
+  assert.equal(plain.at(-1)?.type, 'ImagePulled');
+  assert.ok(!plain.some((e) => e.type === 'ImagePullResolved'), 'only containers need it');
 });

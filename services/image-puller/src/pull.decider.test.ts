@@ -66,3 +66,14 @@ test('a failure carries its reason and code and ends the pull', () => {
   assert.equal(events[0]?.type === 'ImagePullFailed' && events[0].data.message.length, 4096);
   assert.deepEqual(given(events), { status: 'failed', reason: 'digest-mismatch' });
 });
+
+test('a resolved pull is pulling; resolving after the outcome records nothing', () => {
+  const resolved = { ...subject, digest, layers: [] };
+  const events = decide({ type: 'ResolvePull', resolved }, initialPullState);
+  assert.deepEqual(events, [{ type: 'ImagePullResolved', data: resolved }]);
+  assert.equal(given(events).status, 'pulling');
+  assert.deepEqual(
+    decide({ type: 'ResolvePull', resolved }, given([{ type: 'ImagePulled', data: pulled }])),
+    [],
+  );
+});
