@@ -4,6 +4,7 @@ import type { RootfsMount } from '@lxr/events';
 import { RootfsError, RootfsErrorCode } from './errors.js';
 import type { LayerCache } from './layer-cache.js';
 import { type Mounter, mountPoints } from './mounts.js';
+import { treeSize } from './volumes/volume-files.js';
 
 /** One container's directories: `<root>/<id>/{u,w,m}` (short names: they are in the mount options). */
 export interface ContainerPaths {
@@ -146,19 +147,4 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** Bytes of the files under a directory (not following symlinks; hardlinks counted once per name). */
-export async function treeSize(dir: string): Promise<number> {
-  let total = 0;
-  const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) total += (await stat(full).catch(() => ({ size: 0 }))).size;
-    }
-  };
-  await walk(dir);
-  return total;
 }
