@@ -125,6 +125,7 @@ describe('the web console in a browser', {
         .at(-1);
     await page.keyboard.type('echo lxr-$((6*7)); stty size\n');
     await screen.getByText('lxr-42').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-terminal.png'), fullPage: true });
     const before = await eventually('the first stty size', lastSize);
     await page.setViewportSize({ width: 900, height: 600 });
     await page.keyboard.type('clear; stty size\n');
@@ -137,13 +138,14 @@ describe('the web console in a browser', {
     // The panel is as wide as the window and of a fixed height: fewer columns, the same rows.
     assert.ok(colsAfter! < colsBefore! && rowsAfter === rowsBefore, `${before} → ${resized}`);
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'console-container.png'), fullPage: true });
   });
 
   it('opens the IDE and the VS Code workbench renders', {
     skip: hasTools ? false : `no tools bundle at ${TOOLS}`,
   }, async () => {
     await page.waitForSelector('#timeline [data-step=ide].step-done', { timeout: 120_000 });
+    await page.locator('a#open-ide').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-container.png'), fullPage: true });
     const [ide] = await Promise.all([session.context.waitForEvent('page'), page.click('a#open-ide')]);
     await ide.waitForSelector('.monaco-workbench', { timeout: 120_000 });
     assert.match(new URL(ide.url()).pathname, /^\/ide\/dev\//);

@@ -81,9 +81,10 @@ function renderIde(c, timeline) {
   ideSlot.replaceChildren(h('button', { id: 'open-ide', type: 'button', disabled: true }, why));
 }
 
-function appendLog(text) {
+function appendLog(output) {
   const atBottom = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
-  logs.append(text);
+  // A container with a terminal writes CRLF line ends; a <pre> would show the CR as a second break.
+  logs.append(output.replaceAll('\r\n', '\n'));
   if (logs.textContent.length > MAX_LOG_CHARS) logs.textContent = logs.textContent.slice(-MAX_LOG_CHARS / 2);
   if (atBottom) logs.scrollTop = logs.scrollHeight;
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EventStore } from '@lxr/event-store';
-import { containerStream, imagePullStream, networkStream, rootfsStream } from '@lxr/events';
+import { containerStream, ideStream, imagePullStream, networkStream, rootfsStream } from '@lxr/events';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import { ContainerRef } from '../http/schemas.js';
 import { type ContainersReadModel, resolveContainer } from '../read-model/containers.read-model.js';
@@ -18,7 +18,7 @@ const creationStreams = (id: string) => [
   imagePullStream(id),
   rootfsStream(id),
   networkStream(id),
-  `ide-${id}`,
+  ideStream(id),
 ];
 
 export const timelineRoutes: FastifyPluginAsyncTypebox<TimelineRoutesOptions> = async (
