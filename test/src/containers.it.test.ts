@@ -4,21 +4,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  busyboxApplets,
-  busyboxRootfs,
-  layerFrom,
-  makeImage,
-  pushImage,
-  requiresRoot,
-  startRegistry,
-  type TestRegistry,
-  waitFor,
-} from '@lxr/testkit';
-import { createSuite, type Suite } from './suite.js';
+import { requiresRoot, startRegistry, type TestRegistry, waitFor } from '@lxr/testkit';
+import { createSuite, pushBusybox, type Suite } from './suite.js';
 
 const skip = requiresRoot();
 
@@ -30,14 +20,7 @@ describe('containers end to end', { skip, timeout: 300_000 }, () => {
   before(async () => {
     suite = await createSuite();
     registry = await startRegistry();
-    // A busybox image as docker.io's is: the applets, and a /tmp (exec -w /tmp needs it).
-    const layer = await layerFrom(async (dir) => {
-      await busyboxRootfs(dir, busyboxApplets());
-      await mkdir(path.join(dir, 'tmp'), { mode: 0o1777 });
-      await chmod(path.join(dir, 'tmp'), 0o1777);
-    }, 'gzip');
-    await pushImage(registry.host, 'test/busybox', '1', makeImage([layer], { cmd: ['sh'] }));
-    image = `${registry.host}/test/busybox:1`;
+    image = await pushBusybox(registry, 'test/busybox');
     const up = await suite.lxr('up');
     assert.equal(up.code, 0, `lxr up failed: ${up.stderr}`);
   });

@@ -1,12 +1,20 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createClient, type LxrClient, readToken } from '@lxr/client';
 import { COMPOSE_PORT_VARIABLES } from '@lxr/docker-free-compose';
 import { testNetworkEnv } from '@lxr/network-allocator/testing';
-import { freePort } from '@lxr/testkit';
+import {
+  busyboxApplets,
+  busyboxRootfs,
+  freePort,
+  layerFrom,
+  makeImage,
+  pushImage,
+  type TestRegistry,
+} from '@lxr/testkit';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -99,4 +107,23 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Pushes a busybox image as docker.io's is — the applets and a /tmp (exec -w /tmp needs it) — plus
+ * what `extra` adds to its tree, as `<registry>/<repository>:1` with Cmd `sh`; its reference.
+ */
+export async function pushBusybox(
+  registry: TestRegistry,
+  repository: string,
+  extra: (dir: string) => Promise<void> = async () => {},
+): Promise<string> {
+  const layer = await layerFrom(async (dir) => {
+    await busyboxRootfs(dir, busyboxApplets());
+    await mkdir(path.join(dir, 'tmp'), { mode: 0o1777 });
+    await chmod(path.join(dir, 'tmp'), 0o1777);
+    await extra(dir);
+  }, 'gzip');
+  await pushImage(registry.host, repository, '1', makeImage([layer], { cmd: ['sh'] }));
+  return `${registry.host}/${repository}:1`;
 }

@@ -7,18 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  busyboxApplets,
-  busyboxRootfs,
-  layerFrom,
-  makeImage,
-  pushImage,
-  requiresRoot,
-  startRegistry,
-  type TestRegistry,
-  waitFor,
-} from '@lxr/testkit';
-import { createSuite, type Suite } from './suite.js';
+import { requiresRoot, startRegistry, type TestRegistry, waitFor } from '@lxr/testkit';
+import { createSuite, pushBusybox, type Suite } from './suite.js';
 
 const skip = requiresRoot();
 
@@ -33,14 +23,10 @@ describe('volumes end to end', { skip, timeout: 300_000 }, () => {
     suite = await createSuite();
     registry = await startRegistry();
     // busybox with content at /seed, which a new volume mounted there starts with.
-    const layer = await layerFrom(async (dir) => {
-      await busyboxRootfs(dir, busyboxApplets());
-      await mkdir(path.join(dir, 'tmp'), { mode: 0o1777 });
+    image = await pushBusybox(registry, 'test/volumes', async (dir) => {
       await mkdir(path.join(dir, 'seed'));
       await writeFile(path.join(dir, 'seed', 'hello'), 'from the image\n');
-    }, 'gzip');
-    await pushImage(registry.host, 'test/volumes', '1', makeImage([layer], { cmd: ['sh'] }));
-    image = `${registry.host}/test/volumes:1`;
+    });
     const up = await suite.lxr('up');
     assert.equal(up.code, 0, `lxr up failed: ${up.stderr}`);
   });
