@@ -2,7 +2,16 @@
 // the target gone) or stay inside the target — and the host must be untouched either way. Then the
 // caps: a decompression bomb and a million-entry layer, both rejected with bounded memory.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -203,6 +212,15 @@ test('hostile layer: a file replacing a symlink writes the file, not through the
   assert.equal(readFileSync(path.join(target, 'pw'), 'utf8'), 'mine');
   assert.ok(statSync(path.join(target, 'pw')).isFile());
   hostUntouched();
+});
+
+test('an empty layer (only the end-of-archive blocks) unpacks to an empty directory', { skip }, async () => {
+  const tar = Buffer.alloc(1024);
+  const target = path.join(layers, 'empty');
+  const result = await unpackLayer(Readable.from([tar]), target, { expectedDiffId: diffIdOf(tar) });
+  assert.deepEqual(result, { diffId: diffIdOf(tar), entries: 0, bytes: 0 });
+  assert.deepEqual(readdirSync(target), []);
+  assert.equal(statSync(target).mode & 0o777, 0o755);
 });
 
 test('a diffID mismatch is rejected and leaves nothing', { skip }, async () => {

@@ -97,9 +97,12 @@ export async function unpackLayer(
     return await unpack(tarStream, target, limits, options);
   } catch (error) {
     tarStream.destroy();
+    const failure = unpackError(error, options.signal);
     // Even a half-written layer goes: rm never follows the symlinks it meets.
-    await rm(target, { recursive: true, force: true, maxRetries: 3 });
-    throw unpackError(error, options.signal);
+    await rm(target, { recursive: true, force: true, maxRetries: 3 }).catch((rmError: unknown) => {
+      failure.message += `; removing ${target} failed too: ${(rmError as Error).message}`;
+    });
+    throw failure;
   }
 }
 
