@@ -90,6 +90,8 @@ interface ContainerLog {
 
 /** How often a pipelined unpack looks whether the next layer has landed. */
 const PREFETCH_POLL_MS = 20;
+/** A pull that neither ends nor fails within this is no longer followed (ImagePulled still prepares). */
+const PREFETCH_MAX_WAIT_MS = 60 * 60 * 1000;
 
 const lastVersion = (events: readonly RecordedEvent[]): number => events.at(-1)?.metadata.streamVersion ?? 0;
 
@@ -295,9 +297,10 @@ export class RootfsService {
     const flag = { stop: false };
     this.#prefetches.set(containerId, flag);
     const { blobs } = this.deps.images;
+    const deadline = Date.now() + PREFETCH_MAX_WAIT_MS;
     const stored = async (layer: ImageLayer): Promise<boolean> => {
       for (;;) {
-        if (flag.stop || this.deps.signal?.aborted) return false;
+        if (flag.stop || this.deps.signal?.aborted || Date.now() > deadline) return false;
         if ((await blobs.size(layer.digest as Digest)) === layer.size) return true;
         await new Promise((r) => setTimeout(r, PREFETCH_POLL_MS));
       }
@@ -312,6 +315,8 @@ export class RootfsService {
       }
     };
     const n = Math.min(this.deps.unpackConcurrency ?? 4, layers.length);
+    // No image record lists these layers until the pull ends: keep a collection from taking them.
+    const unpin = this.deps.cache.pin(layers.map((l) => l.diffId));
     Promise.all(Array.from({ length: n }, worker))
       .catch((error) =>
         this.deps.logger.debug(
@@ -320,6 +325,7 @@ export class RootfsService {
         ),
       )
       .finally(() => {
+        unpin();
         if (this.#prefetches.get(containerId) === flag) this.#prefetches.delete(containerId);
       });
   }
