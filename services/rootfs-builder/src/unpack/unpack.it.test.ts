@@ -62,6 +62,12 @@ const every: TarEntry[] = [
   { path: 'dev/loop0', type: '4', devmajor: 7, devminor: 0, mode: 0o660, gid: 6 },
   { path: 'run/fifo', type: '6', mode: 0o620, uid: 3 },
   { path: `deep/${'long-name-'.repeat(20)}/${'more-'.repeat(20)}/file`, body: 'deep' },
+  { path: `deep/${'l'.repeat(120)}`, type: '2', linkpath: `../${'target/'.repeat(30)}x` },
+  {
+    path: `deep/${'h'.repeat(120)}`,
+    type: '1',
+    linkpath: `deep/${'long-name-'.repeat(20)}/${'more-'.repeat(20)}/file`,
+  },
   { path: 'etc/passwd', body: 'replaced\n', mode: 0o640 },
 ];
 
