@@ -173,6 +173,8 @@ export class RootfsService {
       case 'prepare': {
         const imageLayers = layers ?? (await this.#pulledLayers(id));
         if (!imageLayers) return; // the pull has not finished: its ImagePulled brings us back
+        // What an attempt cut short by a crash left: made again from scratch.
+        if (host.hasDir) await this.deps.containers.remove(id);
         await this.#prepare(id, imageLayers, log, causationId);
         return;
       }

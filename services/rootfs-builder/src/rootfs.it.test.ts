@@ -354,7 +354,14 @@ describe('rootfs-builder', { skip, timeout: 240_000 }, () => {
     execFileSync('umount', [goneData.rootfsPath]);
     await remove(gone);
     await mkdir(path.join(home, 'layers', 'tmp', 'deadbeef0000-00000000', 'partial'), { recursive: true });
+    // A prepare the crash cut short: directories made, no outcome recorded.
+    const half = await requestContainer(layers);
+    await mkdir(path.join(containerDir(half), 'u'), { recursive: true });
     await startBuilder();
+    const halfData = await prepared(half);
+    assert.ok((await mountPoints()).has(halfData.rootfsPath), 'made afresh and mounted');
+    assert.equal(await readFile(path.join(halfData.rootfsPath, 'crash/file'), 'utf8'), 'c');
+    await remove(half);
     await waitFor(
       async () => (await mountPoints()).has(liveData.rootfsPath),
       'the live overlay to be mounted again',
