@@ -116,14 +116,21 @@ describe('volumes end to end', { skip, timeout: 300_000 }, () => {
     assert.equal((await volumeNames()).includes('busyvol'), false);
   });
 
-  it('fails a container whose -v is refused, saying why', async () => {
-    const r = await suite.lxr('run', '--name', 'rooted', '-v', '/:/host', image, 'true');
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /failed to start; `lxr inspect [0-9a-f]+` says why/);
-    const inspect = await suite.lxr('inspect', 'rooted');
-    assert.match(inspect.stdout, /ROOTFS_VOLUME_INVALID/);
-    assert.match(inspect.stdout, /binding the host's root/);
-    await suite.lxr('rm', '-f', 'rooted');
+  it('refuses a -v no container could get at create, and fails one whose host path cannot be made', async () => {
+    const refused = await suite.lxr('run', '--name', 'rooted', '-v', '/:/host', image, 'true');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /invalid volume "-v \/:\/host": binding the host's root/);
+    assert.equal((await suite.lxr('inspect', 'rooted')).code, 1, 'nothing was recorded');
+
+    const file = path.join(hostDir, 'a-file');
+    await writeFile(file, '');
+    const failed = await suite.lxr('run', '--name', 'blocked', '-v', `${file}/sub:/x`, image, 'true');
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stderr, /failed to start; `lxr inspect [0-9a-f]+` says why/);
+    const inspect = await suite.lxr('inspect', 'blocked');
+    assert.match(inspect.stdout, /ROOTFS_VOLUME_HOST_PATH/);
+    assert.match(inspect.stdout, new RegExp(`cannot use host path ${file}/sub`));
+    await suite.lxr('rm', '-f', 'blocked');
   });
 
   it("keeps a development container's /workspace in <name>-workspace past the container", async () => {

@@ -8,6 +8,7 @@ import {
   containerStream,
   type NewEvent,
   type RecordedEvent,
+  volumeMountProblem,
 } from '@lxr/events';
 import {
   type ContainerDecidedEvent,
@@ -143,6 +144,14 @@ export class ContainerHandler {
 
   async create(body: CreateContainerBody, context: RequestContext): Promise<CreateOutcome> {
     const { store } = this.#deps;
+    // As docker checks -v at create: a container that could never get its volumes is not recorded.
+    const problem = volumeMountProblem(body.volumes ?? []);
+    if (problem) {
+      const { index, message } = problem;
+      throw new GatewayError(ErrorCode.InvalidRequest, message, {
+        errors: [{ pointer: `/volumes/${index}`, field: `volumes.${index}`, in: 'body', message }],
+      });
+    }
     const normalised = normalise(body);
     const key = context.idempotencyKey;
     const containerId = key === undefined ? this.#deps.newContainerId() : containerIdForIdempotencyKey(key);

@@ -120,6 +120,27 @@ describe('containers routes', () => {
     assert.equal((await requested())['volumes'], undefined);
   });
 
+  it('refuses volumes a container could never get, as docker checks -v at create, recording nothing', async () => {
+    const t = await createTestApp();
+    for (const [volumes, pointer, message] of [
+      [
+        [{ source: '/', destination: '/host', readOnly: true }],
+        '/volumes/0',
+        /"-v \/:\/host:ro": binding the host's root/,
+      ],
+      [[{ destination: '/a' }, { source: 'v', destination: '/a' }], '/volumes/1', /already mounted at \/a/],
+      [[{ destination: '/proc/x' }], '/volumes/0', /kernel filesystems/],
+      [[{ destination: '/a/../b' }], '/volumes/0', /absolute and normalised/],
+    ] as const) {
+      const res = await t.create({ name: 'bad', image: 'busybox', volumes });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(res.json().code, 'INVALID_REQUEST');
+      assert.match(res.json().detail, message);
+      assert.equal(res.json().errors[0].pointer, pointer);
+    }
+    assert.equal(await requestedCount(t), 0);
+  });
+
   it('records docker rm -v (volumes=true) in ContainerRemoved, so anonymous volumes go too', async () => {
     const t = await createTestApp();
     await t.create({ name: 'a', image: 'busybox' });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type EventStore, WrongExpectedVersionError } from '@lxr/event-store';
 import {
   type EventData,
+  isVolumeName,
   type RecordedEvent,
   type RootfsMount,
   type VolumeMount,
@@ -22,7 +23,7 @@ import {
   type VolumesState,
 } from './volume.decider.js';
 import { copyTree, isEmptyDir, resolveInRoot, treeSize } from './volume-files.js';
-import { bindMount, isVolumeName, type PlannedMount, planMounts } from './volume-spec.js';
+import { bindMount, type PlannedMount, planMounts } from './volume-spec.js';
 
 export interface VolumeStoreDeps {
   /** `$LXR_HOME/volumes`: one directory per volume, its data in `<name>/_data`. */
