@@ -5,6 +5,7 @@
 import { type BenchSection, markdownTable } from './bench.js';
 import { eventStoreBench } from './event-store.bench.js';
 import { executorBench } from './executor.bench.js';
+import { ideBench } from './ide.js';
 import { imagePullerBench } from './image-puller.bench.js';
 import { networkBench } from './network.bench.js';
 import { rootfsBench } from './rootfs.bench.js';
@@ -19,6 +20,7 @@ const sections: readonly BenchSection[] = [
   executorBench,
   rootfsBench,
   unpackBench,
+  ideBench,
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

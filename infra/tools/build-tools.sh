@@ -15,7 +15,7 @@ set -euo pipefail
 CODE_SERVER_VERSION=4.139.1
 NODE_VERSION=24.22.3
 # Bump when the layout below changes, so nodes rebuild.
-BUNDLE_FORMAT=1
+BUNDLE_FORMAT=2
 
 case "$(uname -m)" in
   x86_64) NODE_ARCH=x64 LOADER=ld-linux-x86-64.so.2 ;;
@@ -118,11 +118,26 @@ for lib in "$OUT/lib"/*; do
 done
 
 # --- the launcher -------------------------------------------------------------------------------------
-# A script run by the kernel through its #! line, so it needs no shell in the image.
+# A script run by the kernel through its #! line, so it needs no shell in the image. It runs
+# code-server's server in its own process: code-server's entry would start a second Node.js as a
+# child (its wrapper, there to restart the server after an in-app update, which lxr turns off) and
+# pay that start again; the ide-launcher restarts code-server itself. --help, --version and the
+# VS Code CLI verbs go through code-server's entry as usual.
 cat >"$OUT/bin/code-server" <<EOF
 #!$MOUNT/bin/node
-// lxr's code-server launcher (bundle $VERSION): runs code-server on the bundle's Node.js.
-require('$MOUNT/code-server/out/node/entry.js');
+// lxr's code-server launcher (bundle $VERSION).
+const out = '$MOUNT/code-server/out/node';
+const cli = require(out + '/cli.js');
+const main = require(out + '/main.js');
+(async () => {
+  const cliArgs = cli.parse(process.argv.slice(2));
+  const args = await cli.setDefaults(cliArgs, await cli.readConfigFile(cliArgs.config));
+  if (args.help || args.version || main.shouldSpawnCliProcess(args)) return require(out + '/entry.js');
+  await main.runCodeServer(args);
+})().catch((error) => {
+  console.error('code-server:', error);
+  process.exit(1);
+});
 EOF
 chmod 755 "$OUT/bin/code-server"
 
