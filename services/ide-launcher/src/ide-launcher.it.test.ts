@@ -21,6 +21,7 @@ import {
   startService,
   waitFor,
 } from '@lxr/testkit';
+import { launchBrowser, requiresChromium } from '@lxr/testkit/browser';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const GATEWAY = path.join(repoRoot, 'services/api-gateway/dist/main.js');
@@ -225,6 +226,36 @@ describe('ide-launcher', { skip: requiresRoot() || toolsMissing, concurrency: 1 
     const exited = await waitIde(id, 'IdeExited');
     assert.equal(exited.reason, 'removed');
     await waitFor(async () => !existsSync(`/proc/${ready.pid}`), 'code-server to be gone', 10_000);
+  });
+
+  it('renders the VS Code workbench in headless Chromium, logged in through the gateway', {
+    skip: requiresChromium(),
+  }, async () => {
+    const name = 'ide-browser';
+    const id = await h.create({ name, ide: true, command: ['sleep', '3600'], mounts: tools });
+    await waitIde(id, 'IdeReady');
+    const session = await launchBrowser({ timeoutMs: 60_000 });
+    try {
+      const { page } = session;
+      const sockets: string[] = [];
+      page.on('websocket', (ws) => sockets.push(ws.url()));
+      // ?access_token= gives the browser the session cookie and drops the token from the URL.
+      await page.goto(`${api}/ide/${name}/?access_token=${token}`);
+      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      // The workbench is connected to its server (the remote explorer shows the folder's files).
+      await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
+      assert.ok(!page.url().includes('access_token'), page.url());
+      assert.ok(new URL(page.url()).pathname.startsWith(`/ide/${name}/`), page.url());
+      assert.ok(
+        sockets.some((url) => url.startsWith(`${api.replace('http', 'ws')}/ide/${name}/`)),
+        `the workbench's WebSocket goes through the gateway: ${sockets.join(', ')}`,
+      );
+      await mkdir(path.join(repoRoot, 'artifacts'), { recursive: true });
+      await page.screenshot({ path: path.join(repoRoot, 'artifacts', 'ide-workbench.png') });
+      assert.deepEqual(session.offLoopback(), [], 'the IDE asks for nothing off this machine');
+    } finally {
+      await session.close();
+    }
   });
 
   it('fails with IDE_TOOLS_MISSING when the container has no /opt/lxr', async () => {
