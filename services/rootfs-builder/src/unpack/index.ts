@@ -10,12 +10,11 @@
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { addAbortSignal, type Readable } from 'node:stream';
-import { Parser, type ReadEntry } from 'tar';
 import { UnpackError, UnpackErrorCode } from './errors.js';
-import { LayerTap } from './layer-tap.js';
-import { LayerWriter } from './layer-writer.js';
 import { DEFAULT_NODES_HELPER } from './node-ops.js';
 import { printable } from './paths.js';
+import type { ToWorker } from './unpack-worker.js';
+import { acquireWorker, releaseWorker, WorkerReplies } from './worker-pool.js';
 
 export { UnpackError, UnpackErrorCode } from './errors.js';
 export { DEFAULT_NODES_HELPER } from './node-ops.js';
@@ -106,76 +105,51 @@ export async function unpackLayer(
   }
 }
 
+/** Chunks handed to the worker and not yet written: bounds the memory between the two threads. */
+const WINDOW = 4;
+
+/**
+ * Feeds the stream to an unpack worker, which does the synchronous writes off this thread: a write
+ * stalled by the kernel's dirty-page throttling must not stall the service's event loop.
+ */
 async function unpack(
   tarStream: Readable,
   target: string,
   limits: UnpackLimits,
   options: UnpackOptions,
 ): Promise<UnpackResult> {
-  const tap = new LayerTap(limits.maxBytes);
-  const writer = new LayerWriter(target, limits);
-  const fail = (error: unknown) => {
-    writer.failure ??= error;
-  };
-  const parser = new Parser({
-    brotli: false,
-    zstd: false,
-    onwarn: (code: string, message: string | Error) => {
-      const text = typeof message === 'string' ? message : message.message;
-      // An empty layer (just the end-of-archive blocks) is valid, though tar calls it unrecognised.
-      if (code === 'TAR_BAD_ARCHIVE' && text === 'Unrecognized archive format' && writer.entries === 0)
-        return;
-      fail(new UnpackError(UnpackErrorCode.Corrupt, `the layer is not a valid tar: ${text}`));
-    },
-  });
-  parser.on('entry', (entry: ReadEntry) => {
-    if (writer.failure !== undefined) return void entry.resume();
-    try {
-      const tapped = tap.pending.shift();
-      // The tap and the Parser must agree where each entry's content is, or one of them was fooled.
-      if (!tapped || Math.ceil(tapped.size / 512) * 512 !== entry.startBlockSize) {
-        throw new UnpackError(
-          UnpackErrorCode.Corrupt,
-          `the layer's tar is ambiguous at '${printable(entry.path)}': its PAX records disagree with its headers`,
-        );
-      }
-      writer.entry(entry, tapped);
-    } catch (error) {
-      fail(error);
-      entry.resume();
+  const worker = acquireWorker();
+  const replies = new WorkerReplies(worker);
+  const cancel = () => replies.fail(new UnpackError(UnpackErrorCode.Aborted, 'the unpack was cancelled'));
+  options.signal?.addEventListener('abort', cancel, { once: true });
+  let completed = false;
+  try {
+    worker.postMessage({
+      type: 'start',
+      target,
+      limits,
+      expectedDiffId: options.expectedDiffId,
+      nodesHelper: options.nodesHelper ?? DEFAULT_NODES_HELPER,
+    } satisfies ToWorker);
+    if (options.signal) addAbortSignal(options.signal, tarStream);
+    let sent = 0;
+    for await (const chunk of tarStream as AsyncIterable<Buffer>) {
+      // A copy the worker then owns (a Buffer may share its memory with other Buffers).
+      const data = new Uint8Array(chunk);
+      worker.postMessage({ type: 'chunk', data } satisfies ToWorker, [data.buffer]);
+      sent++;
+      await replies.until(() => sent - replies.acks < WINDOW);
     }
-  });
-  parser.on('ignoredEntry', (entry: ReadEntry) => {
-    fail(
-      new UnpackError(
-        UnpackErrorCode.UnsupportedEntry,
-        `'${printable(entry.path)}' is a ${entry.type} entry${entry.meta ? ' larger than 1 MiB' : ''}, which lxr does not unpack`,
-      ),
-    );
-  });
-  if (options.signal) addAbortSignal(options.signal, tarStream);
-  for await (const chunk of tarStream as AsyncIterable<Buffer>) {
-    tap.update(chunk);
-    parser.write(chunk);
-    if (writer.failure !== undefined) throw writer.failure;
+    worker.postMessage({ type: 'end' } satisfies ToWorker);
+    await replies.until(() => replies.result !== undefined);
+    completed = true;
+    return replies.result!;
+  } finally {
+    options.signal?.removeEventListener('abort', cancel);
+    // A worker that failed, or was cancelled mid-write, is stopped before its layer is removed.
+    if (completed) releaseWorker(worker);
+    else await worker.terminate();
   }
-  parser.end();
-  if (writer.failure !== undefined) throw writer.failure;
-  if (tap.pending.length > 0) {
-    throw new UnpackError(
-      UnpackErrorCode.Corrupt,
-      `the layer's tar ends inside '${printable(tap.pending[0]!.path)}'`,
-    );
-  }
-  const diffId = tap.digest();
-  if (diffId !== options.expectedDiffId) {
-    throw new UnpackError(
-      UnpackErrorCode.DiffIdMismatch,
-      `the layer's uncompressed content is ${diffId}, not the diffID ${options.expectedDiffId} of the image config`,
-    );
-  }
-  await writer.finish(options.nodesHelper ?? DEFAULT_NODES_HELPER);
-  return { diffId, entries: writer.entries, bytes: writer.bytes };
 }
 
 function unpackError(error: unknown, signal: AbortSignal | undefined): UnpackError {
