@@ -11,6 +11,7 @@ import { networkBench } from './network.bench.js';
 import { rootfsBench } from './rootfs.bench.js';
 import { runtimeBench } from './runtime.bench.js';
 import { unpackBench } from './unpack.js';
+import { volumesBench } from './volumes.bench.js';
 
 const sections: readonly BenchSection[] = [
   eventStoreBench,
@@ -20,6 +21,7 @@ const sections: readonly BenchSection[] = [
   executorBench,
   rootfsBench,
   unpackBench,
+  volumesBench,
   ideBench,
 ];
 

@@ -1,5 +1,6 @@
 // The rootfs-builder's parts for benchmarks and other packages' tests (`@lxr/rootfs-builder/testing`):
-// the layer cache and the per-container overlays without the service around them.
+// the layer cache, the per-container overlays and the volumes without the service around them.
 export { ContainerRootfs } from './container-rootfs.js';
 export { LayerCache, type LayerSource } from './layer-cache.js';
 export { Mounter, mountPoints } from './mounts.js';
+export { VolumeStore } from './volumes/index.js';

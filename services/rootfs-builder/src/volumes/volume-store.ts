@@ -30,7 +30,8 @@ export interface VolumeStoreDeps {
   readonly root: string;
   readonly node: string;
   readonly store: EventStore;
-  readonly logger: Logger;
+  /** Only `info` (volumes made and removed) and `warn` are used. */
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
 }
 
 /** A volume with the bytes its data takes (`lxr system df`). */
@@ -254,23 +255,25 @@ export class VolumeStore {
       readonly containerId?: string;
     },
   ): Promise<void> {
-    const dir = path.join(this.#deps.root, name);
-    // A directory the log does not know is what a removal that stopped half-way left: not this volume's.
-    if (!(await this.#refresh()).has(name)) await rm(dir, { recursive: true, force: true });
-    const volume: EventData<'VolumeCreated'> = {
-      node: this.#deps.node,
-      name,
-      mountpoint: this.#dataDir(name),
-      anonymous: options.anonymous,
-      labels: { ...options.labels },
-      ...(options.containerId === undefined ? {} : { containerId: options.containerId }),
-    };
-    const recorded = await this.#record({ type: 'CreateVolume', volume });
-    await mkdir(this.#deps.root, { recursive: true, mode: 0o700 });
+    if (!(await this.#refresh()).has(name)) {
+      // A directory the log does not know is what a removal that stopped half-way left: not this volume's.
+      await rm(path.join(this.#deps.root, name), { recursive: true, force: true });
+      const volume: EventData<'VolumeCreated'> = {
+        node: this.#deps.node,
+        name,
+        mountpoint: this.#dataDir(name),
+        anonymous: options.anonymous,
+        labels: { ...options.labels },
+        ...(options.containerId === undefined ? {} : { containerId: options.containerId }),
+      };
+      // Another writer may have made it meanwhile: then nothing is recorded, and it is used as it is.
+      if ((await this.#record({ type: 'CreateVolume', volume })).length > 0)
+        this.#deps.logger.info({ volume: name, anonymous: options.anonymous }, 'volume created');
+      await mkdir(this.#deps.root, { recursive: true, mode: 0o700 });
+    }
+    // Also for a volume the log has: a crash may have come between its record and its directories.
     await mkdir(this.#dataDir(name), { recursive: true, mode: 0o755 });
     await mkdir(this.#usesDir(name), { recursive: true, mode: 0o700 });
-    if (recorded.length > 0)
-      this.#deps.logger.info({ volume: name, anonymous: options.anonymous }, 'volume created');
   }
 
   /** Fills an empty volume from the image, as docker does; a bind mount is never filled. */
