@@ -163,8 +163,9 @@ export const ExecRequest = Type.Object(
     /**
      * Run in the background, with no session: stdin is /dev/null, stdout and stderr go to `logPath`
      * (a file of the node, under the executor's state), and the reply carries the process's `pid` on
-     * the node. The process belongs to the container (its init reaps it), not to the executor, so an
-     * executor restart leaves it running. `tty` and `interactive` must be false.
+     * the node. It is not the executor's child (the runtime that started it has exited), so an
+     * executor restart leaves it running; it ends with the container. `tty` and `interactive` must be
+     * false.
      */
     detach: Type.Optional(Type.Boolean()),
   },
