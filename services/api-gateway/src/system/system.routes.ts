@@ -84,21 +84,21 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
     async (request) => {
       const names = await aliveNodeNames(nodes, request.query.node);
       await readModel.catchUp();
-      const running = new Set(
-        (await readModel.list({ all: true })).filter((c) => c.state === 'running').map((c) => c.id),
-      );
+      const containers = (await readModel.list({ all: true })).filter((c) => names.includes(c.node));
       const perNode = await Promise.all(
         names.map(async (node) => ({
           images: await onImages(node, () => images.list(node)),
           disk: await onRootfs(node, () => rootfs.df(node)),
         })),
       );
+      const written = new Map(perNode.flatMap((n) => n.disk.containers.map((c) => [c.containerId, c.size])));
       const all = <T>(pick: (n: { images: ImageSummary[]; disk: RootfsDiskUsage }) => T[]) =>
         perNode.flatMap(pick);
       return {
         images: row(all((n) => n.images.map((i) => ({ size: i.size, used: i.containers > 0 })))),
+        // Every container, as docker counts them; the size is what it wrote (none before its root fs).
         containers: row(
-          all((n) => n.disk.containers.map((c) => ({ size: c.size, used: running.has(c.containerId) }))),
+          containers.map((c) => ({ size: written.get(c.id) ?? 0, used: c.state === 'running' })),
         ),
         volumes: row(
           all((n) => n.disk.volumes.map((v) => ({ size: v.size ?? 0, used: v.containers.length > 0 }))),
