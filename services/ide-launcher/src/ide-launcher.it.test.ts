@@ -204,6 +204,7 @@ describe('ide-launcher', { skip: requiresRoot() || toolsMissing, concurrency: 1 
       args: [
         'sh',
         '-c',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell script; ${…} is the shell's
         'for d in /proc/[0-9]*; do [ "${d#/proc/}" = "$$" ] && continue; case "$(tr "\\0" " " <$d/cmdline)" in "/opt/lxr/bin/node /opt/lxr/bin/code-server "*) kill -9 "${d#/proc/}" && echo killed;; esac; done',
       ],
       tty: false,
