@@ -3,22 +3,12 @@
 // the VS Code workbench, remove it. Root only (the real `lxr up`); screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
 import { existsSync, realpathSync } from 'node:fs';
-import { chmod, mkdir, readFile, symlink } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  busyboxApplets,
-  busyboxRootfs,
-  eventually,
-  layerFrom,
-  makeImage,
-  pushImage,
-  requiresRoot,
-  startRegistry,
-  type TestRegistry,
-} from '@lxr/testkit';
+import { eventually, requiresRoot, startRegistry, type TestRegistry } from '@lxr/testkit';
 import { type BrowserSession, launchBrowser, type Page, requiresChromium } from '@lxr/testkit/browser';
-import { createSuite, type Suite } from './suite.js';
+import { createSuite, pushBusybox, type Suite } from './suite.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 /** code-server and its runtime, as infra/setup.sh builds them (the IDE steps need it). */
@@ -39,13 +29,7 @@ describe('the web console in a browser', {
   before(async () => {
     suite = await createSuite();
     registry = await startRegistry();
-    const layer = await layerFrom(async (dir) => {
-      await busyboxRootfs(dir, busyboxApplets());
-      await mkdir(path.join(dir, 'tmp'), { mode: 0o1777 });
-      await chmod(path.join(dir, 'tmp'), 0o1777);
-    }, 'gzip');
-    await pushImage(registry.host, 'test/busybox', '1', makeImage([layer], { cmd: ['sh'] }));
-    image = `${registry.host}/test/busybox:1`;
+    image = await pushBusybox(registry, 'test/busybox');
     if (hasTools) {
       // The rootfs-builder mounts $LXR_HOME/tools/current at /opt/lxr; this home's is the machine's.
       await mkdir(path.join(suite.home, 'tools'), { recursive: true });
@@ -54,6 +38,7 @@ describe('the web console in a browser', {
     const up = await suite.lxr('up');
     assert.equal(up.code, 0, `lxr up failed: ${up.stderr}`);
     base = `http://127.0.0.1:${suite.apiPort}`;
+    await rm(path.join(ARTIFACTS, 'logs'), { recursive: true, force: true });
     await mkdir(ARTIFACTS, { recursive: true });
     session = await launchBrowser({ timeoutMs: 60_000 });
     page = session.page;
@@ -61,6 +46,11 @@ describe('the web console in a browser', {
 
   after(async () => {
     await session?.close();
+    // The services' logs go with the screenshots, for whoever looks into a failure.
+    if (suite)
+      await cp(path.join(suite.home, 'logs'), path.join(ARTIFACTS, 'logs'), { recursive: true }).catch(
+        () => {},
+      );
     const left = await suite?.lxr('ps', '-aq', '--no-trunc');
     for (const id of left?.stdout.split('\n').filter(Boolean) ?? []) await suite.lxr('rm', '-f', id);
     await suite?.dispose();
@@ -114,7 +104,10 @@ describe('the web console in a browser', {
     await page.waitForSelector('#detail-view[data-state=running]');
     await page.click('#open-terminal');
     const status = page.locator('#terminal-status');
-    await status.filter({ hasText: /^(?!connecting)./ }).waitFor({ timeout: 20_000 });
+    await status
+      .filter({ hasText: /^(?!connecting)./ })
+      .waitFor({ timeout: 20_000 })
+      .catch(() => {});
     assert.equal(await status.textContent(), 'connected', `browser errors: ${session.errors().join('\n')}`);
     const screen = page.locator('#terminal .xterm-rows');
     // `stty size` prints "rows cols": what the shell's terminal is, after any resize frame.
@@ -138,6 +131,13 @@ describe('the web console in a browser', {
     // The panel is as wide as the window and of a fixed height: fewer columns, the same rows.
     assert.ok(colsAfter! < colsBefore! && rowsAfter === rowsBefore, `${before} → ${resized}`);
     await page.setViewportSize({ width: 1280, height: 800 });
+    // The shell's exit code comes back; the button then opens a fresh shell.
+    await page.keyboard.type('exit 3\n');
+    await status.filter({ hasText: 'exited with code 3' }).waitFor();
+    await page.click('#open-terminal');
+    await status.filter({ hasText: /^connected$/ }).waitFor();
+    await page.keyboard.type('echo again-$((1+1))\n');
+    await screen.getByText('again-2').waitFor();
   });
 
   it('opens the IDE and the VS Code workbench renders', {

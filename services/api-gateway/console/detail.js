@@ -154,8 +154,11 @@ export function showDetail(id) {
     }
   };
 
+  // Each click opens a fresh shell: after an `exit`, the button starts another.
   const onTerminal = () => {
-    if (!container || terminal) return;
+    if (!container) return;
+    terminal?.close();
+    terminalBox.replaceChildren();
     terminalCard.hidden = false;
     terminal = openTerminal(terminalBox, container.id, (status) => {
       terminalStatus.textContent = status;
@@ -177,6 +180,9 @@ export function showDetail(id) {
     },
     leave() {
       view.hidden = true;
+      // The next container's page starts blank: no stale state for a reader (or a test) to act on.
+      delete view.dataset.state;
+      terminalButton.disabled = true;
       logStream?.abort();
       terminal?.close();
       terminalCard.hidden = true;

@@ -21,7 +21,11 @@ function row(c) {
     h(
       'td',
       { class: 'row-actions' },
-      h('button', { type: 'button', class: 'danger small', onclick: () => remove(c) }, 'Remove'),
+      h(
+        'button',
+        { type: 'button', class: 'danger small', 'aria-label': `Remove ${c.name}`, onclick: () => remove(c) },
+        'Remove',
+      ),
     ),
   );
 }

@@ -49,24 +49,28 @@ export function openTerminal(element, containerId, onStatus) {
   const url = `${scheme}://${location.host}/v1/containers/${encodeURIComponent(containerId)}/exec?${query}`;
   const socket = new WebSocket(url);
   socket.binaryType = 'arraybuffer';
-  onStatus('connecting…');
+  // Once closed by the page, the socket's late events must not touch a newer terminal's status.
+  let closed = false;
+  const report = (status) => closed || onStatus(status);
+  report('connecting…');
 
   const send = (type, payload) => {
     if (socket.readyState === WebSocket.OPEN) socket.send(frame(type, payload));
   };
   let ended = false;
   socket.addEventListener('open', () => {
-    onStatus('connected');
+    report('connected');
     terminal.focus();
   });
   socket.addEventListener('message', (message) => {
+    if (closed) return;
     const data = new Uint8Array(message.data);
     if (data[0] === STDOUT || data[0] === STDERR) {
       terminal.write(data.subarray(1));
     } else if (data[0] === EXIT) {
       ended = true;
       const exit = JSON.parse(new TextDecoder().decode(data.subarray(1)) || '{}');
-      onStatus(
+      report(
         exit.error
           ? `failed: ${exit.error}`
           : `exited${exit.signal ? ` on ${exit.signal}` : ` with code ${exit.exitCode}`}`,
@@ -75,7 +79,7 @@ export function openTerminal(element, containerId, onStatus) {
   });
   socket.addEventListener('close', (event) => {
     // A handshake refused (container not running, session ended) closes before any exit frame.
-    if (!ended) onStatus(event.code === 1006 ? 'could not connect (is it running?)' : 'disconnected');
+    if (!ended) report(event.code === 1006 ? 'could not connect (is it running?)' : 'disconnected');
   });
   const input = terminal.onData((text) => send(STDIN, encoder.encode(text)));
   const binary = terminal.onBinary((text) =>
@@ -92,6 +96,7 @@ export function openTerminal(element, containerId, onStatus) {
 
   return {
     close() {
+      closed = true;
       observer.disconnect();
       input.dispose();
       binary.dispose();
