@@ -104,8 +104,12 @@ export class VolumeStore {
       await this.#locks.run(volume.name, async () => {
         await rm(path.join(this.#usesDir(volume.name), containerId), { force: true });
         const own = volume.anonymous && volume.containerId === containerId;
-        if (options.removeAnonymous && own && (await this.#users(volume.name)).length === 0)
-          await this.#remove(volume.name);
+        if (options.removeAnonymous && own && (await this.#users(volume.name)).length === 0) {
+          // A prune may have taken it since the state was read: gone is what was wanted.
+          await this.#remove(volume.name).catch((error: unknown) => {
+            if (!(error instanceof VolumeError && error.code === VolumeErrorCode.NotFound)) throw error;
+          });
+        }
       });
     }
   }
