@@ -20,6 +20,7 @@ import {
   type VolumeSummary,
 } from '@lxr/events';
 import {
+  type Compression,
   createDecompressor,
   type Digest,
   decompressError,
@@ -88,10 +89,28 @@ interface ContainerLog {
   readonly removeAnonymousVolumes: boolean;
 }
 
-/** How often a pipelined unpack looks whether the next layer has landed. */
-const PREFETCH_POLL_MS = 20;
 /** A pull that neither ends nor fails within this is no longer followed (ImagePulled still prepares). */
 const PREFETCH_MAX_WAIT_MS = 60 * 60 * 1000;
+
+/** The compression of a layer's media type; an error for one that is not a layer. */
+function compressionOf(layer: ImageLayer): Compression {
+  const compression = layerCompression(layer.mediaType);
+  if (!compression) {
+    throw new RootfsError(
+      RootfsErrorCode.PrepareFailed,
+      `layer ${layer.digest} has media type ${layer.mediaType}, which is not a layer lxr can unpack`,
+    );
+  }
+  return compression;
+}
+
+/** A layer's bytes as its uncompressed tar (the unpacker checks the diffID of what comes out). */
+function decompressed(raw: Readable, layer: ImageLayer, compression: Compression): Readable {
+  if (compression === 'none') return raw;
+  const out = createDecompressor(compression);
+  pipeline(raw, out).catch((error) => out.destroy(decompressError(error, layer.digest, compression)));
+  return out;
+}
 
 const lastVersion = (events: readonly RecordedEvent[]): number => events.at(-1)?.metadata.streamVersion ?? 0;
 
@@ -107,8 +126,8 @@ const lastVersion = (events: readonly RecordedEvent[]): number => events.at(-1)?
 export class RootfsService {
   readonly #locks = new KeyedLock();
   #gc: Promise<unknown> = Promise.resolve();
-  /** Pipelined unpacks by container: set to stop waiting for further layers. */
-  readonly #prefetches = new Map<string, { stop: boolean }>();
+  /** Pipelined unpacks by container: aborted when the pull fails or the container goes. */
+  readonly #prefetches = new Map<string, AbortController>();
 
   constructor(private readonly deps: RootfsServiceDeps) {}
 
@@ -122,15 +141,15 @@ export class RootfsService {
         return;
       case 'ImagePulled':
         if (event.data.node === this.deps.node && event.data.containerId) {
-          this.#stopPrefetch(event.data.containerId);
+          // A pipelined unpack still running finishes: the prepare shares it.
           await this.converge(event.data.containerId, event.data.layers, event.metadata.eventId);
         }
         return;
       case 'ImagePullFailed':
-        if (event.data.containerId) this.#stopPrefetch(event.data.containerId);
+        if (event.data.containerId) this.#abortPrefetch(event.data.containerId);
         return;
       case 'ContainerRemoved':
-        this.#stopPrefetch(event.data.containerId);
+        this.#abortPrefetch(event.data.containerId);
         await this.converge(event.data.containerId, undefined, event.metadata.eventId);
         return;
       case 'ImageRemoved':
@@ -274,13 +293,21 @@ export class RootfsService {
     }
   }
 
-  /** Unpacks an image's layers into the cache (those missing), a few at a time. */
+  /**
+   * Unpacks an image's layers into the cache (those missing), a few at a time, from the stored blobs.
+   * A layer whose pipelined unpack (from the download as it streamed) is running is waited for; if
+   * that one failed — the download restarted, the container it was for went away — it is unpacked
+   * again from the stored blob, and only that attempt's failure counts.
+   */
   async ensureLayers(layers: readonly ImageLayer[]): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < layers.length) {
-        const layer = layers[next++]!;
-        await this.deps.cache.ensure(this.layerSource(layer), this.deps.signal);
+        const source = this.layerSource(layers[next++]!);
+        await this.deps.cache.ensure(source, this.deps.signal).catch((error: unknown) => {
+          if (this.deps.signal?.aborted) throw error;
+          return this.deps.cache.ensure(source, this.deps.signal);
+        });
       }
     };
     const n = Math.min(this.deps.unpackConcurrency ?? 4, layers.length);
@@ -288,32 +315,29 @@ export class RootfsService {
   }
 
   /**
-   * Pipelining: while a container's image downloads, unpacks each layer into the cache as soon as
-   * the image-puller has stored and verified it, so `ImagePulled` finds most layers cached. Runs in
-   * the background (the event is acked at once); failures are left to the prepare on `ImagePulled`,
-   * which unpacks again and reports them. Waiting stops at `ImagePulled`, `ImagePullFailed`,
-   * `ContainerRemoved` or shutdown; an unpack already running finishes and is shared.
+   * Pipelining: while a container's image downloads, unpacks its layers as their bytes arrive — each
+   * layer's partial download is followed (`BlobStore.follow`), decompressed and unpacked as it grows,
+   * so when `ImagePulled` comes most of the work is done. Runs in the background (the event is acked
+   * at once), layers in order, a few at a time. The bytes are not verified yet: the unpacker's diffID
+   * check is the safety net (a layer that does not hash to its diffID is never cached), and a failure
+   * here is not reported — the prepare on `ImagePulled` unpacks again from the verified blob and
+   * reports that. `ImagePullFailed`, `ContainerRemoved` and shutdown abort it; `ImagePulled` lets it
+   * finish (the prepare shares its unpacks).
    */
   prefetch(containerId: string, layers: readonly ImageLayer[]): void {
     if (this.#prefetches.has(containerId)) return;
-    const flag = { stop: false };
-    this.#prefetches.set(containerId, flag);
-    const { blobs } = this.deps.images;
-    const deadline = Date.now() + PREFETCH_MAX_WAIT_MS;
-    const stored = async (layer: ImageLayer): Promise<boolean> => {
-      for (;;) {
-        if (flag.stop || this.deps.signal?.aborted || Date.now() > deadline) return false;
-        if ((await blobs.size(layer.digest as Digest)) === layer.size) return true;
-        await new Promise((r) => setTimeout(r, PREFETCH_POLL_MS));
-      }
-    };
+    const abort = new AbortController();
+    const signal = this.deps.signal ? AbortSignal.any([abort.signal, this.deps.signal]) : abort.signal;
+    // A pull that neither ends nor fails in time is no longer followed (ImagePulled still prepares).
+    const timer = setTimeout(() => abort.abort(), PREFETCH_MAX_WAIT_MS);
+    timer.unref();
+    this.#prefetches.set(containerId, abort);
     let next = 0;
     const worker = async () => {
-      while (next < layers.length) {
+      while (next < layers.length && !signal.aborted) {
         const layer = layers[next++]!;
-        if (this.deps.cache.has(layer.diffId)) continue;
-        if (!(await stored(layer))) return;
-        await this.deps.cache.ensure(this.layerSource(layer), this.deps.signal);
+        if (!this.deps.cache.has(layer.diffId))
+          await this.deps.cache.ensure(this.#followedSource(layer, signal), signal);
       }
     };
     const n = Math.min(this.deps.unpackConcurrency ?? 4, layers.length);
@@ -327,14 +351,27 @@ export class RootfsService {
         ),
       )
       .finally(() => {
+        clearTimeout(timer);
         unpin();
-        if (this.#prefetches.get(containerId) === flag) this.#prefetches.delete(containerId);
+        if (this.#prefetches.get(containerId) === abort) this.#prefetches.delete(containerId);
       });
   }
 
-  #stopPrefetch(containerId: string): void {
-    const flag = this.#prefetches.get(containerId);
-    if (flag) flag.stop = true;
+  /** Stops following a container's pull: its unpacks fail, and a prepare waiting for one retries it. */
+  #abortPrefetch(containerId: string): void {
+    this.#prefetches.get(containerId)?.abort();
+  }
+
+  /** A layer as its download streams in, decompressed. */
+  #followedSource(layer: ImageLayer, signal: AbortSignal): LayerSource {
+    return {
+      diffId: layer.diffId,
+      open: async () => {
+        const compression = compressionOf(layer);
+        const raw = this.deps.images.blobs.follow(layer.digest as Digest, layer.size, signal);
+        return decompressed(raw, layer, compression);
+      },
+    };
   }
 
   /** A layer blob of the image store as its uncompressed tar. */
@@ -344,25 +381,18 @@ export class RootfsService {
     return {
       diffId: layer.diffId,
       open: async () => {
-        const compression = layerCompression(layer.mediaType);
-        if (!compression) {
-          throw new RootfsError(
-            RootfsErrorCode.PrepareFailed,
-            `layer ${layer.digest} has media type ${layer.mediaType}, which is not a layer lxr can unpack`,
-          );
-        }
+        const compression = compressionOf(layer);
         if ((await blobs.size(digest)) !== layer.size) {
           throw new RootfsError(
             RootfsErrorCode.LayerMissing,
             `layer ${layer.digest} is not in the node's image store (was its image removed?): pull the image again`,
           );
         }
-        const raw = createReadStream(blobs.blobPath(digest), { highWaterMark: 1024 * 1024 });
-        if (compression === 'none') return raw;
-        const out = createDecompressor(compression);
-        // The unpacker checks the diffID of what comes out: a corrupt blob cannot slip through.
-        pipeline(raw, out).catch((error) => out.destroy(decompressError(error, layer.digest, compression)));
-        return out as Readable;
+        return decompressed(
+          createReadStream(blobs.blobPath(digest), { highWaterMark: 1024 * 1024 }),
+          layer,
+          compression,
+        );
       },
     };
   }

@@ -3,6 +3,7 @@
 // is appended as the image-puller would, so every test is about this service alone.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import {
 import { type Digest, ImageStore, layerCompression } from '@lxr/oci';
 import {
   busyboxRootfs,
+  deferred,
   layerFrom,
   type ManagedProcess,
   makeLayer,
@@ -418,10 +420,15 @@ describe('rootfs-builder', { skip, timeout: 240_000 }, () => {
     assert.ok(!left.includes(hexOf(onlyB)), 'the unused layer is gone');
     assert.ok(left.includes(hexOf(shared)) && left.includes(hexOf(onlyA)), 'used layers stay');
   });
-  it('pipelines: unpacks each layer as soon as its blob is stored, before ImagePulled', async () => {
-    const first = await filesLayer({ 'pipe/first': '1' });
-    const second = await filesLayer({ 'pipe/second': '2' });
-    const records = [first, second].map((l) => ({
+  it('pipelines: unpacks a layer while it is still downloading, and the prepare reuses it', async () => {
+    const small = await filesLayer({ 'pipe/small': '1' });
+    // Incompressible content, so the first 2 MiB of the download hold the whole first file.
+    const big = await layerFrom(async (dir) => {
+      await mkdir(path.join(dir, 'pipe'), { recursive: true });
+      await writeFile(path.join(dir, 'pipe', 'a'), randomBytes(1536 * 1024));
+      await writeFile(path.join(dir, 'pipe', 'b'), randomBytes(1536 * 1024));
+    }, 'gzip');
+    const records = [small, big].map((l) => ({
       digest: l.digest,
       diffId: l.diffId,
       size: l.size,
@@ -435,36 +442,111 @@ describe('rootfs-builder', { skip, timeout: 240_000 }, () => {
         data: { ...pullSubject(id), digest: `sha256:${'3'.repeat(64)}`, layers: records },
       },
     ]);
-    // The first layer lands while the second is still "downloading".
-    const store1 = (layer: TestLayer) =>
+    const ingest = (layer: TestLayer, body: AsyncIterable<Buffer>) =>
       images.blobs.ingest({
         digest: layer.digest as Digest,
         size: layer.size,
         compression: layerCompression(layer.mediaType)!,
-        open: async () => ({ body: Readable.from([layer.blob]), offset: 0 }),
+        open: async () => ({ body, offset: 0 }),
       });
-    await store1(first);
+    await ingest(small, Readable.from([small.blob]));
+    await waitFor(async () => (await cachedLayers()).includes(hexOf(small)), 'the small layer', 20_000, 20);
+
+    // The big layer's download stops half way: its first file is unpacked already.
+    const rest = deferred();
+    const half = 2 * 1024 * 1024;
+    const downloading = ingest(
+      big,
+      Readable.from(
+        (async function* () {
+          yield big.blob.subarray(0, half);
+          await rest.promise;
+          yield big.blob.subarray(half);
+        })(),
+      ),
+    );
+    const tmp = path.join(home, 'layers', 'tmp');
     await waitFor(
-      async () => (await cachedLayers()).includes(hexOf(first)),
-      'the first layer unpacked',
+      async () => {
+        for (const name of await readdir(tmp)) {
+          if (!name.startsWith(hexOf(big).slice(0, 12))) continue;
+          const a = await stat(path.join(tmp, name, 'pipe', 'a')).catch(() => undefined);
+          if (a?.size === 1536 * 1024) return true;
+        }
+        return false;
+      },
+      'the first file of the layer still downloading to be unpacked',
       20_000,
       20,
     );
-    assert.ok(!(await cachedLayers()).includes(hexOf(second)), 'the second is not there yet');
+    assert.ok(!(await cachedLayers()).includes(hexOf(big)), 'not complete while downloading');
     assert.equal((await store.readStream(rootfsStream(id))).length, 0, 'nothing recorded before ImagePulled');
-    await store1(second);
-    await waitFor(
-      async () => (await cachedLayers()).includes(hexOf(second)),
-      'the second layer unpacked',
-      20_000,
-      20,
-    );
+    rest.resolve();
+    await downloading;
+    await waitFor(async () => (await cachedLayers()).includes(hexOf(big)), 'the big layer', 20_000, 20);
+
     await pulled(id, records);
     const data = await prepared(id);
-    assert.deepEqual((await readdir(path.join(data.rootfsPath, 'pipe'))).sort(), ['first', 'second']);
+    assert.deepEqual((await readdir(path.join(data.rootfsPath, 'pipe'))).sort(), ['a', 'b', 'small']);
     const log = await readFile(path.join(home, 'rootfs-builder.log'), 'utf8');
-    const unpacks = log.split('\n').filter((l) => l.includes('"layer unpacked"') && l.includes(first.diffId));
+    const unpacks = log.split('\n').filter((l) => l.includes('"layer unpacked"') && l.includes(big.diffId));
     assert.equal(unpacks.length, 1, 'the prepare reused the pipelined unpack');
+    await remove(id);
+    await waitFor(() => !existsSync(containerDir(id)), 'the container to go', 20_000, 50);
+  });
+
+  it('a pipelined unpack of a download that is abandoned leaves nothing, and the prepare still succeeds', async () => {
+    const layer = await layerFrom(async (dir) => {
+      await writeFile(path.join(dir, 'abandoned'), randomBytes(3 * 1024 * 1024));
+    }, 'gzip');
+    const records = [
+      { digest: layer.digest, diffId: layer.diffId, size: layer.size, mediaType: layer.mediaType },
+    ];
+    const id = await requestContainer(records, {}, false);
+    await store.append(imagePullStream(id), 'no-stream', [
+      {
+        type: 'ImagePullResolved',
+        correlationId: id,
+        data: { ...pullSubject(id), digest: `sha256:${'4'.repeat(64)}`, layers: records },
+      },
+    ]);
+    // A download that breaks for good half way: the image-puller deletes its partial file.
+    const failed = images.blobs.ingest({
+      digest: layer.digest as Digest,
+      size: layer.size,
+      compression: 'gzip',
+      attempts: 1,
+      open: async () => ({
+        body: Readable.from(
+          (async function* () {
+            yield layer.blob.subarray(0, 2 * 1024 * 1024);
+            yield Buffer.from('not the blob');
+          })(),
+        ),
+        offset: 0,
+      }),
+    });
+    await assert.rejects(failed);
+    await waitFor(
+      async () =>
+        !(await readdir(path.join(home, 'layers', 'tmp'))).some((n) =>
+          n.startsWith(hexOf(layer).slice(0, 12)),
+        ),
+      'the abandoned unpack to be cleaned up',
+      20_000,
+      20,
+    );
+    assert.ok(!(await cachedLayers()).includes(hexOf(layer)));
+    // The pull is retried and succeeds: the prepare unpacks from the stored blob.
+    await images.blobs.ingest({
+      digest: layer.digest as Digest,
+      size: layer.size,
+      compression: 'gzip',
+      open: async () => ({ body: Readable.from([layer.blob]), offset: 0 }),
+    });
+    await pulled(id, records);
+    const data = await prepared(id);
+    assert.equal((await stat(path.join(data.rootfsPath, 'abandoned'))).size, 3 * 1024 * 1024);
     await remove(id);
     await waitFor(() => !existsSync(containerDir(id)), 'the container to go', 20_000, 50);
   });

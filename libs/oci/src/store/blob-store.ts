@@ -2,7 +2,7 @@ import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDecompressor, decompressError } from '../decompress.js';
 import {
@@ -49,6 +49,8 @@ export interface StoredBlob {
 }
 
 const WRITE_BATCH = 1024 * 1024;
+/** How often {@link BlobStore.follow} looks for more of a download. */
+const FOLLOW_POLL_MS = 20;
 
 /**
  * A content-addressed blob store (`<root>/blobs/sha256/<hex>`), written so that nothing unverified
@@ -174,6 +176,53 @@ export class BlobStore {
       out.destroy(decompressError(error, digest, compression)),
     );
     return out;
+  }
+
+  /**
+   * Follows a blob while it downloads: a stream of its bytes as they are written to the partial
+   * download (or of the stored blob, once it is there), ending after `size` bytes. The bytes are not
+   * verified — the caller checks what it derives from them (the rootfs-builder's unpacker checks the
+   * diffID). Fails when the download restarts below what was read, when its partial file is deleted
+   * (a failed download), or on `signal`.
+   */
+  follow(digest: Digest, size: number, signal?: AbortSignal): Readable {
+    const partial = path.join(this.#ingest, `${digestHex(digest)}.partial`);
+    const stored = this.blobPath(digest);
+    const pause = () => new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+    async function* bytes(): AsyncGenerator<Buffer> {
+      let fh: FileHandle | undefined;
+      try {
+        while (!fh) {
+          signal?.throwIfAborted();
+          fh =
+            (await open(stored, 'r').catch(() => undefined)) ??
+            (await open(partial, 'r').catch(() => undefined));
+          if (!fh) await pause();
+        }
+        let position = 0;
+        while (position < size) {
+          signal?.throwIfAborted();
+          const buffer = Buffer.allocUnsafe(Math.min(WRITE_BATCH, size - position));
+          const { bytesRead } = await fh.read(buffer, 0, buffer.length, position);
+          if (bytesRead > 0) {
+            position += bytesRead;
+            yield buffer.subarray(0, bytesRead);
+            continue;
+          }
+          const { size: now, nlink } = await fh.stat();
+          if (now < position || nlink === 0) {
+            throw new OciError(
+              OciErrorCode.Aborted,
+              `the download of ${digest} ${nlink === 0 ? 'was abandoned' : 'restarted'} while it was followed`,
+            );
+          }
+          await pause();
+        }
+      } finally {
+        await fh?.close();
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false });
   }
 
   /** Removes a blob (and its diffID). */
