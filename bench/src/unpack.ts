@@ -46,8 +46,10 @@ export const unpackBench: BenchSection = {
 
       const tarTimes: number[] = [];
       const lxrTimes: number[] = [];
-      // How long the event loop waits while layers unpack: the service must stay responsive.
-      const loop = monitorEventLoopDelay({ resolution: 1 });
+      // How long the event loop waits while layers unpack: the service must stay responsive. One
+      // histogram per run: a re-enabled one counts the time it was off as its first delay.
+      const loopP99: number[] = [];
+      const loopMax: number[] = [];
       const cpu = cpuMeter();
       for (let run = 0; run < RUNS; run++) {
         const gnu = path.join(dir, `tar-${run}`);
@@ -57,6 +59,7 @@ export const unpackBench: BenchSection = {
         await rm(gnu, { recursive: true });
         await execFile('sync');
         const ours = path.join(dir, `lxr-${run}`);
+        const loop = monitorEventLoopDelay({ resolution: 1 });
         loop.enable();
         lxrTimes.push(
           await timed(() =>
@@ -68,6 +71,8 @@ export const unpackBench: BenchSection = {
           ),
         );
         loop.disable();
+        loopP99.push(loop.percentile(99) / 1e6);
+        loopMax.push(loop.max / 1e6);
         await rm(ours, { recursive: true });
         log(`run ${run + 1}: tar ${formatMs(tarTimes.at(-1)!)}, lxr ${formatMs(lxrTimes.at(-1)!)}`);
       }
@@ -89,8 +94,8 @@ export const unpackBench: BenchSection = {
           notes: `runs: tar ${tarTimes.map((t) => t.toFixed(0)).join('/')} ms, lxr ${lxrTimes.map((t) => t.toFixed(0)).join('/')} ms`,
         },
         {
-          name: 'event loop delay while lxr unpacks, p99 / max',
-          result: `${formatMs(loop.percentile(99) / 1e6)} / ${formatMs(loop.max / 1e6)}`,
+          name: 'event loop delay while lxr unpacks, p99 (median of runs) / max',
+          result: `${formatMs(median(loopP99))} / ${formatMs(Math.max(...loopMax))}`,
           notes:
             'the synchronous writes run in a worker thread; a stall of the whole machine shows in the max',
         },
