@@ -263,5 +263,11 @@ describe('ide-launcher', { skip: requiresRoot() || toolsMissing, concurrency: 1 
     const id = await h.create({ name: 'ide-no-tools', ide: true, command: ['sleep', '3600'] });
     const failed = await waitIde(id, 'IdeFailed');
     assert.equal(failed.code, 'IDE_TOOLS_MISSING', failed.message);
+    // Its mounts never change: no relaunch (the first backoff would be 0.5 s).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(
+      (await ideEvents(id)).map((e) => e.type),
+      ['IdeStarting', 'IdeFailed'],
+    );
   });
 });

@@ -115,15 +115,18 @@ export class IdeSupervisor {
     }
     while (!signal.aborted) {
       const started = Date.now();
-      await this.#launchOnce();
-      if (signal.aborted) return;
+      const outcome = await this.#launchOnce();
+      if (signal.aborted || outcome === 'final') return;
       failures = Date.now() - started >= HEALTHY_MS ? 1 : failures + 1;
       await sleep(relaunchDelayMs(failures), undefined, { signal }).catch(() => undefined);
     }
   }
 
-  /** One launch: returns when code-server failed to come up or, after `IdeReady`, died. */
-  async #launchOnce(): Promise<void> {
+  /**
+   * One launch: returns when code-server failed to come up or, after `IdeReady`, died; `final` when
+   * launching again cannot help (the container has no tools bundle: its mounts are fixed for good).
+   */
+  async #launchOnce(): Promise<'again' | 'final'> {
     const { containerId, name, rootfsPath } = this.#container;
     const signal = this.#abort.signal;
     this.#attempt += 1;
@@ -151,14 +154,15 @@ export class IdeSupervisor {
         15_000,
       );
     } catch (error) {
-      await this.#failed(launchFailure(error), attempt);
-      return;
+      const failure = launchFailure(error);
+      await this.#failed(failure, attempt);
+      return failure.code === IdeErrorCode.ToolsMissing ? 'final' : 'again';
     }
     const found = await identify(reply.pid);
     if (found) this.#process = found;
     const deadline = launchedAt + this.#deps.readyTimeoutMs;
     for (;;) {
-      if (signal.aborted) return;
+      if (signal.aborted) return 'again';
       if (await probeCodeServer(socketPath)) break;
       if (!found || !(await alive(found))) {
         const output = await tail(reply.logPath);
@@ -166,7 +170,7 @@ export class IdeSupervisor {
           new IdeError(IdeErrorCode.ExitedEarly, `code-server exited before it answered: ${output}`),
           attempt,
         );
-        return;
+        return 'again';
       }
       if (Date.now() > deadline) {
         process.kill(found.pid, 'SIGKILL');
@@ -177,7 +181,7 @@ export class IdeSupervisor {
           ),
           attempt,
         );
-        return;
+        return 'again';
       }
       await sleep(50, undefined, { signal }).catch(() => undefined);
     }
@@ -198,9 +202,10 @@ export class IdeSupervisor {
       'IDE ready',
     );
     await this.#watch(found!);
-    if (signal.aborted) return;
+    if (signal.aborted) return 'again';
     this.#deps.logger.warn({ containerId, pid: reply.pid, attempt }, 'code-server died; launching it again');
     await this.#append({ type: 'IdeExited', data: { ...this.#ids(), reason: 'died', attempt } });
+    return 'again';
   }
 
   /** Resolves once the process is gone or the supervisor stops. */
