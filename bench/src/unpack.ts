@@ -96,8 +96,7 @@ export const unpackBench: BenchSection = {
         {
           name: 'event loop delay while lxr unpacks, p99 (median of runs) / max',
           result: `${formatMs(median(loopP99))} / ${formatMs(Math.max(...loopMax))}`,
-          notes:
-            'the synchronous writes run in a worker thread; a stall of the whole machine shows in the max',
+          notes: 'the synchronous writes run in a worker thread',
         },
       ];
       return rows;
