@@ -30,7 +30,7 @@ export const ideCommand: Command = {
   ],
   args: { min: 1, max: 1 },
   async run(ctx, args) {
-    const format = outputFormat(args, ['json']);
+    const format = outputFormat(args);
     const client = await ctx.client();
     const ref = args.positionals[0]!;
     const timeout = Number(stringFlag(args, 'timeout') ?? '120');
