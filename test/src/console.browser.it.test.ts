@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, realpathSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, symlink } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually, requiresRoot, startRegistry, type TestRegistry } from '@lxr/testkit';
@@ -140,6 +142,37 @@ describe('the web console in a browser', {
     await screen.getByText('again-2').waitFor();
   });
 
+  it('refuses the cookie to a page on another port of this host (same site, another origin)', async () => {
+    // SameSite lets the cookie go along (ports do not make another site): the origin check must hold.
+    const other = createServer((_request, response) => response.end('<!doctype html><title>other</title>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = other.address() as AddressInfo;
+      const probe = await session.context.newPage();
+      await probe.goto(`http://127.0.0.1:${port}/`);
+      const ws = `ws://127.0.0.1:${suite.apiPort}/v1/containers/dev/exec?cmd=id`;
+      const outcome = await probe.evaluate(
+        (url) =>
+          new Promise<string>((resolve) => {
+            const socket = new WebSocket(url);
+            socket.onopen = () => resolve('open');
+            socket.onclose = (event) => resolve(`closed ${event.code}`);
+          }),
+        ws,
+      );
+      assert.equal(outcome, 'closed 1006', 'the handshake is refused');
+      // Refused by the origin check (403), not for want of a cookie (401): the cookie did go along.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(
+        metrics,
+        /lxr_http_requests_total\{[^}]*route="\/v1\/containers\/:ref\/exec"[^}]*status="403"[^}]*\} 1/,
+      );
+      await probe.close();
+    } finally {
+      other.close();
+    }
+  });
+
   it('opens the IDE and the VS Code workbench renders', {
     skip: hasTools ? false : `no tools bundle at ${TOOLS}`,
   }, async () => {
@@ -163,6 +196,13 @@ describe('the web console in a browser', {
     await page.click('#remove');
     await page.waitForURL(/#\/$/);
     await page.locator('#containers tr[data-name=dev]').waitFor({ state: 'detached' });
+  });
+
+  it('logs out', async () => {
+    await page.click('.logout button');
+    await page.waitForURL(`${base}/login`);
+    await page.goto(`${base}/console/`);
+    assert.equal(new URL(page.url()).pathname, '/login');
   });
 
   it('sent nothing anywhere but loopback', () => {
