@@ -219,6 +219,32 @@ describe('ide-launcher', { skip: requiresRoot() || toolsMissing, concurrency: 1 
     assert.equal((await ide(name)).status, 302, 'the gateway reaches the new code-server');
   });
 
+  it('adopts a running code-server when the launcher restarts, and still relaunches it when it dies', async () => {
+    const name = 'ide-adopt';
+    const id = await h.create({ name, ide: true, command: ['sleep', '3600'], mounts: tools });
+    const first = await waitIde(id, 'IdeReady');
+    await launcher.stop(5_000);
+    launcher = await startService(
+      MAIN,
+      path.join(h.home, 'ide-launcher-2.log'),
+      { ...h.env, LXR_IDE_WATCH_MS: '100' },
+      'the ide-launcher (restarted)',
+    );
+    await waitFor(
+      async () => (await readFile(launcher.logFile, 'utf8')).includes('adopted a running code-server'),
+      'the new launcher to adopt code-server',
+      20_000,
+    );
+    assert.deepEqual(
+      (await ideEvents(id)).map((e) => e.type),
+      ['IdeStarting', 'IdeReady'],
+      'no second code-server',
+    );
+    process.kill(first.pid, 'SIGKILL');
+    const second = await waitIde(id, 'IdeReady', 2);
+    assert.notEqual(second.pid, first.pid);
+  });
+
   it('stops code-server when the container is removed, and records it', async () => {
     const name = 'ide-removed';
     const id = await h.create({ name, ide: true, command: ['sleep', '3600'], mounts: tools });
