@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type EventData, ideStream, type RecordedEvent, type RootfsMount } from '@lxr/events';
+import {
+  type DetachedExecReply,
+  type EventData,
+  executorSubject,
+  ideStream,
+  type RecordedEvent,
+  type RootfsMount,
+} from '@lxr/events';
 import { type ExecutorHarness, startExecutorHarness } from '@lxr/executor/testing';
 import {
   debRootfs,
@@ -22,6 +29,7 @@ import {
   waitFor,
 } from '@lxr/testkit';
 import { launchBrowser, requiresChromium } from '@lxr/testkit/browser';
+import { identify } from './node/process-watch.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const GATEWAY = path.join(repoRoot, 'services/api-gateway/dist/main.js');
@@ -240,9 +248,20 @@ describe('ide-launcher', { skip: requiresRoot() || toolsMissing, concurrency: 1 
       ['IdeStarting', 'IdeReady'],
       'no second code-server',
     );
+    // A code-server some launcher started and lost (it crashed before IdeReady): the next launch ends it.
+    const lost = await h.bus.request<DetachedExecReply>(executorSubject(h.node, 'exec'), {
+      session: `lost-${randomBytes(4).toString('hex')}`,
+      containerId: id,
+      args: ['/opt/lxr/bin/code-server', '--socket', '/tmp/lost.sock', '--auth', 'none', '/'],
+      tty: false,
+      interactive: false,
+      detach: true,
+    });
+    assert.ok(await identify(lost.pid), 'the lost code-server runs');
     process.kill(first.pid, 'SIGKILL');
     const second = await waitIde(id, 'IdeReady', 2);
     assert.notEqual(second.pid, first.pid);
+    assert.equal(await identify(lost.pid), undefined, 'the lost code-server was killed before the relaunch');
   });
 
   it('stops code-server when the container is removed, and records it', async () => {

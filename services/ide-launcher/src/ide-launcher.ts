@@ -115,6 +115,7 @@ export class IdeLauncher {
           name: view.name,
           rootfsPath: data.rootfsPath,
           mountDestinations: data.mounts.map((m) => m.destination),
+          initPid: view.pid!,
         },
         adopt,
       );

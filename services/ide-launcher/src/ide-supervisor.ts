@@ -18,6 +18,7 @@ import type { IdeLauncherDeps } from './ide-launcher.js';
 import { hasDirectory, prepareIdeDir } from './node/ide-dir.js';
 import { probeCodeServer } from './node/probe.js';
 import { alive, identify, type ProcessIdentity } from './node/process-watch.js';
+import { killStaleCodeServers } from './node/stale.js';
 
 /** A launch that ran at least this long counts as healthy: the relaunch backoff starts over. */
 const HEALTHY_MS = 60_000;
@@ -29,6 +30,8 @@ export interface SupervisedContainer {
   readonly rootfsPath: string;
   /** Mount destinations of the container (volumes): `/workspace` there means the workspace volume. */
   readonly mountDestinations: readonly string[];
+  /** The container's init on the node: its PID namespace is the container's. */
+  readonly initPid: number;
 }
 
 /** A code-server a previous launcher started, found in the log (`IdeReady`) on start-up. */
@@ -136,6 +139,10 @@ export class IdeSupervisor {
     let reply: DetachedExecReply;
     let socketPath: string;
     try {
+      const stale = await killStaleCodeServers(this.#container.initPid);
+      if (stale.length > 0) {
+        this.#deps.logger.warn({ containerId, pids: stale }, 'killed code-servers a previous launcher left');
+      }
       socketPath = await prepareIdeDir(rootfsPath);
       const hasWorkspace =
         this.#container.mountDestinations.includes('/workspace') ||

@@ -11,8 +11,15 @@ const requested = (ide = true, node = 'n1') =>
 
 describe('containerView / wantsIde', () => {
   it('wants the IDE while an IDE container runs on this node', () => {
-    const view = containerView([requested(), event('ContainerStarted', { attempt: 1 })]);
-    assert.deepEqual(view, { name: 'dev', node: 'n1', ide: true, runningAttempt: 1, removed: false });
+    const view = containerView([requested(), event('ContainerStarted', { attempt: 1, pid: 42 })]);
+    assert.deepEqual(view, {
+      name: 'dev',
+      node: 'n1',
+      ide: true,
+      runningAttempt: 1,
+      pid: 42,
+      removed: false,
+    });
     assert.equal(wantsIde(view, 'n1'), true);
     assert.equal(wantsIde(view, 'n2'), false, 'another node');
   });

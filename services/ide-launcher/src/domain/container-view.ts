@@ -7,6 +7,8 @@ export interface ContainerView {
   readonly ide: boolean;
   /** The `attempt` of the start that is running now; null when it is not running. */
   readonly runningAttempt: number | null;
+  /** The container's init on the node, while it runs. */
+  readonly pid: number | null;
   readonly removed: boolean;
 }
 
@@ -17,18 +19,27 @@ export function containerView(events: readonly RecordedEvent[]): ContainerView |
     switch (event.type) {
       case 'ContainerRequested': {
         const data = event.data as EventData<'ContainerRequested'>;
-        view = { name: data.name, node: data.node, ide: data.ide, runningAttempt: null, removed: false };
+        view = {
+          name: data.name,
+          node: data.node,
+          ide: data.ide,
+          runningAttempt: null,
+          pid: null,
+          removed: false,
+        };
         break;
       }
-      case 'ContainerStarted':
-        if (view) view = { ...view, runningAttempt: (event.data as EventData<'ContainerStarted'>).attempt };
+      case 'ContainerStarted': {
+        const data = event.data as EventData<'ContainerStarted'>;
+        if (view) view = { ...view, runningAttempt: data.attempt, pid: data.pid };
         break;
+      }
       case 'ContainerExited':
       case 'ContainerFailed':
-        if (view) view = { ...view, runningAttempt: null };
+        if (view) view = { ...view, runningAttempt: null, pid: null };
         break;
       case 'ContainerRemoved':
-        if (view) view = { ...view, runningAttempt: null, removed: true };
+        if (view) view = { ...view, runningAttempt: null, pid: null, removed: true };
         break;
       default:
         break;
