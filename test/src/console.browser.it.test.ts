@@ -101,6 +101,26 @@ describe('the web console in a browser', {
     await page.screenshot({ path: path.join(ARTIFACTS, 'console.png'), fullPage: true });
   });
 
+  it('shows a failed creation with the reason in its timeline', async () => {
+    await page.fill('#create [name=image]', `${image.split('/')[0]}/test/missing:1`);
+    await page.fill('#create [name=name]', 'broken');
+    await page.uncheck('#create [name=ide]');
+    await page.click('#create button[type=submit]');
+    const failed = page.locator('#timeline [data-step=image].step-failed');
+    await failed.waitFor({ timeout: 60_000 });
+    assert.match((await failed.locator('.step-reason').textContent()) ?? '', /^[A-Z][A-Z0-9_]+ \S/);
+    assert.match(
+      (await page.textContent('#timeline [data-step=rootfs]')) ?? '',
+      /–/,
+      'the rootfs step is blocked',
+    );
+    await page.locator('#detail-view[data-state=failed]').waitFor();
+    assert.equal(await page.locator('#ide-slot').textContent(), '', 'no IDE asked for');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-failed.png'), fullPage: true });
+    await page.goto(`${base}/console/#/`);
+    await page.locator('#containers tr[data-name=broken] .state-failed').waitFor();
+  });
+
   it('runs a command in the terminal and shows its output; a resize reaches the shell', async () => {
     await page.click('#containers tr[data-name=dev] a');
     await page.waitForSelector('#detail-view[data-state=running]');
