@@ -22,7 +22,7 @@ import {
   isNameEvent,
   type NameState,
 } from '../domain/container.decider.js';
-import { withIdeWorkspace } from '../domain/ide-workspace.js';
+import { developmentDefaults, withIdeWorkspace } from '../domain/ide-workspace.js';
 import { requestDigest } from '../domain/request-digest.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { CreateContainerBody } from '../http/schemas.js';
@@ -176,6 +176,7 @@ export class ContainerHandler {
           ide: normalised.ide,
           resources: normalised.resources,
           ...options,
+          ...developmentDefaults(normalised.ide, options),
           ...(volumes ? { volumes: [...volumes] } : {}),
         };
         let events: ContainerDecidedEvent[];

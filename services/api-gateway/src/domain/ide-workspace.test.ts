@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VOLUME_NAME_PATTERN } from '@lxr/events';
-import { withIdeWorkspace, workspaceVolumeName } from './ide-workspace.js';
+import { developmentDefaults, withIdeWorkspace, workspaceVolumeName } from './ide-workspace.js';
 
 describe('IDE workspace volume', () => {
   it('is <name>-workspace at /workspace, before the other volumes', () => {
@@ -31,5 +31,16 @@ describe('IDE workspace volume', () => {
     assert.match(a, /-workspace$/);
     assert.notEqual(a, b);
     assert.equal(workspaceVolumeName('a'.repeat(118)), `${'a'.repeat(118)}-workspace`);
+  });
+});
+
+describe('development container defaults', () => {
+  it('give an IDE container a terminal and open stdin, so its shell waits instead of exiting', () => {
+    assert.deepEqual(developmentDefaults(true, {}), { tty: true, openStdin: true });
+  });
+
+  it('keep what the request said, and leave other containers alone', () => {
+    assert.deepEqual(developmentDefaults(true, { tty: false }), { tty: false, openStdin: true });
+    assert.deepEqual(developmentDefaults(false, {}), {});
   });
 });

@@ -32,3 +32,17 @@ export function withIdeWorkspace(
   if (!ide || volumes?.some((v) => v.destination.replace(/\/+$/, '') === WORKSPACE)) return volumes;
   return [{ source: workspaceVolumeName(containerName), destination: WORKSPACE }, ...(volumes ?? [])];
 }
+
+/**
+ * A development container stays up until it is stopped, like `docker run -dit`: unless the request
+ * says otherwise, its main process gets a terminal and an open stdin, so an image whose command is a
+ * shell (golang's `bash`, busybox's `sh`) waits for input instead of exiting at once and taking the
+ * IDE down with it. Other containers keep docker's defaults.
+ */
+export function developmentDefaults(
+  ide: boolean,
+  options: { readonly tty?: boolean; readonly openStdin?: boolean },
+): { tty?: boolean; openStdin?: boolean } {
+  if (!ide) return {};
+  return { tty: options.tty ?? true, openStdin: options.openStdin ?? true };
+}
