@@ -23,6 +23,8 @@ export const ExecutorErrorCode = {
   BadRequest: 'EXECUTOR_BAD_REQUEST',
   /** The native binaries (lxr-monitor, lxr-init, the runtime) are missing. */
   NativeMissing: 'EXECUTOR_NATIVE_MISSING',
+  /** `lxr down --purge` could not end a container's processes or remove its cgroup. */
+  PurgeFailed: 'EXECUTOR_PURGE_FAILED',
 } as const;
 export type ExecutorErrorCode = (typeof ExecutorErrorCode)[keyof typeof ExecutorErrorCode];
 

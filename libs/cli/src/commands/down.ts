@@ -14,7 +14,7 @@ export const downCommand: Command = {
       name: 'purge',
       kind: 'boolean',
       description:
-        "Also delete lxr's data (event log, NATS streams, logs, secrets) and its host network (namespaces, veths, bridge, iptables chains)",
+        "Also end this home's containers (processes, monitors, cgroups, runtime state), unmount and delete their root filesystems, delete lxr's data (event log, NATS streams, logs, secrets, volumes) and its host network (namespaces, veths, bridge, iptables chains); the image store, layer cache and tools bundle stay",
     },
   ],
   args: { min: 0, max: 0 },
@@ -24,8 +24,15 @@ export const downCommand: Command = {
     const running = await ctx.compose.status({ lxrHome: home });
     await ctx.compose.down({ lxrHome: home, purge });
     if (purge) {
-      // The services are stopped, so nothing re-creates what this removes.
-      const { purgeHostNetwork } = await import('@lxr/network-allocator/purge');
+      // The services are stopped, so nothing re-creates what this removes. The order matters:
+      // processes hold the mounts, and the containers' namespaces hold the veths.
+      const [{ purgeContainers }, { purgeRootfs }, { purgeHostNetwork }] = await Promise.all([
+        import('@lxr/executor/purge'),
+        import('@lxr/rootfs-builder/purge'),
+        import('@lxr/network-allocator/purge'),
+      ]);
+      await purgeContainers(home, ctx.env);
+      await purgeRootfs(home, ctx.env);
       await purgeHostNetwork(home);
     }
     ctx.stdout.write(
