@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +36,7 @@ import {
   waitFor,
 } from '@lxr/testkit';
 import { cgroupDirs } from '../runtime/cgroups.js';
+import { containerLeftovers } from './leftovers.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const run = promisify(execFile);
@@ -400,26 +400,7 @@ export async function startExecutorHarness(options: { runtime?: string } = {}): 
         ]);
         return { stdout, stderr, exit: exit! };
       },
-      async leftovers(containerId) {
-        const found: string[] = [];
-        for (const dir of cgroupDirs(containerId)) if (existsSync(dir)) found.push(`cgroup ${dir}`);
-        for (const dir of [
-          path.join(runDir, containerId),
-          path.join(runtimeRoot, containerId),
-          path.join(home, 'executor', 'containers', containerId),
-        ]) {
-          if (existsSync(dir)) found.push(`dir ${dir}`);
-        }
-        // Any process whose cgroup, cmdline or root mentions the container.
-        for (const pid of await readdir('/proc').then((l) => l.filter((p) => /^[0-9]+$/.test(p)))) {
-          const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
-          const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-          if (cgroup.includes(containerId) || cmdline.includes(containerId)) found.push(`process ${pid}`);
-        }
-        const mounts = await readFile('/proc/self/mountinfo', 'utf8');
-        for (const line of mounts.split('\n')) if (line.includes(containerId)) found.push(`mount ${line}`);
-        return found;
-      },
+      leftovers: (containerId) => containerLeftovers({ home, runDir, runtimeRoot }, containerId),
       dispose,
     };
     return harness;

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cgroupDirs } from '../runtime/cgroups.js';
+
+/** Where an executor keeps a container's traces on the node. */
+export interface NodeDirs {
+  readonly home: string;
+  /** LXR_EXECUTOR_RUN_DIR. */
+  readonly runDir: string;
+  /** LXR_RUNTIME_ROOT. */
+  readonly runtimeRoot: string;
+}
+
+/**
+ * What the node still holds of a container: processes (whose cgroup or command line names it),
+ * cgroup dirs, the monitor's state dir, the runtime's state dir, its dir under the home, mounts.
+ */
+export async function containerLeftovers(dirs: NodeDirs, containerId: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of cgroupDirs(containerId)) if (existsSync(dir)) found.push(`cgroup ${dir}`);
+  for (const dir of [
+    path.join(dirs.runDir, containerId),
+    path.join(dirs.runtimeRoot, containerId),
+    path.join(dirs.home, 'executor', 'containers', containerId),
+  ]) {
+    if (existsSync(dir)) found.push(`dir ${dir}`);
+  }
+  for (const pid of await readdir('/proc').then((l) => l.filter((p) => /^[0-9]+$/.test(p)))) {
+    const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cgroup.includes(containerId) || cmdline.includes(containerId)) {
+      found.push(`process ${pid} ${cmdline.replaceAll('\0', ' ').trim()}`);
+    }
+  }
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  for (const line of mounts.split('\n')) if (line.includes(containerId)) found.push(`mount ${line}`);
+  return found;
+}
