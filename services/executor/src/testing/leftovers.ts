@@ -30,7 +30,10 @@ export async function containerLeftovers(dirs: NodeDirs, containerId: string): P
     const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (cgroup.includes(containerId) || cmdline.includes(containerId)) {
-      found.push(`process ${pid} ${cmdline.replaceAll('\0', ' ').trim()}`);
+      // State and parent (a zombie has no command line): `pid (comm) S ppid …`.
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      found.push(`process ${pid} (${state}, parent ${ppid}) ${cmdline.replaceAll('\0', ' ').trim()}`);
     }
   }
   const mounts = await readFile('/proc/self/mountinfo', 'utf8');
