@@ -26,6 +26,7 @@ async function processesWith(...parts: string[]): Promise<number[]> {
 describe('lxr down --purge', { skip, timeout: 300_000 }, () => {
   let suite: Suite;
   let registry: TestRegistry;
+  let image: string;
 
   before(async () => {
     suite = await createSuite();
@@ -37,7 +38,7 @@ describe('lxr down --purge', { skip, timeout: 300_000 }, () => {
   });
 
   it("ends the home's containers and leaves no process, mount, cgroup or state of them", async () => {
-    const image = await pushBusybox(registry, 'test/purge');
+    image = await pushBusybox(registry, 'test/purge');
     const up = await suite.lxr('up');
     assert.equal(up.code, 0, `lxr up failed: ${up.stderr}`);
 
@@ -88,6 +89,23 @@ describe('lxr down --purge', { skip, timeout: 300_000 }, () => {
       assert.ok(!existsSync(path.join(suite.home, dir)), `${dir} is deleted`);
     }
     for (const dir of ['layers', 'images']) assert.ok(existsSync(path.join(suite.home, dir)), `${dir} stays`);
+  });
+
+  it('the next lxr up starts from the kept caches with no volume, and the home can be deleted', async () => {
+    // Without the registry: the image must come from the kept image store and layer cache.
+    await registry.dispose();
+    const up = await suite.lxr('up');
+    assert.equal(up.code, 0, `lxr up after the purge failed: ${up.stderr}`);
+    const images = await suite.lxr('images');
+    assert.match(images.stdout, /test\/purge/);
+    const run = await suite.lxr('run', '--rm', image, 'sh', '-c', 'ls /data 2>&1; echo ran');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /ran\n$/);
+    const volumes = await suite.lxr('volume', 'ls');
+    assert.equal(volumes.code, 0, volumes.stderr);
+    assert.doesNotMatch(volumes.stdout, /purgevol/);
+    const down = await suite.lxr('down', '--purge');
+    assert.equal(down.code, 0, down.stderr);
     await rm(suite.home, { recursive: true });
     assert.ok(!existsSync(suite.home));
   });
