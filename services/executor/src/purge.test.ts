@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isLiveStat, monitorArgs, monitors, parseProcs } from './purge.js';
+import { bundleIn, isLiveStat, monitorArgs, monitors, parseProcs } from './purge.js';
 
 const id = 'a'.repeat(64);
 const other = 'b'.repeat(64);
@@ -36,4 +36,13 @@ test('isLiveStat tells a zombie, whatever its command name holds', () => {
   assert.ok(!isLiveStat('42 (lxr-monitor) Z 1 42'));
   assert.ok(isLiveStat('42 (a) Z) S 1'), 'a ") Z" inside the name');
   assert.ok(!isLiveStat(') Z'), 'a vanished process reads as gone');
+});
+
+test("bundleIn finds the container of a monitor whose bundle is in the home's containers dir", () => {
+  const dir = '/tmp/lxr-e2e-x/executor/containers';
+  assert.equal(bundleIn(['--id', id, '--bundle', `${dir}/${id}/bundle`], dir), id);
+  assert.equal(bundleIn(['--id', id, '--bundle', `${dir}/${id}/bundle`], `${dir}/`), id);
+  assert.equal(bundleIn(['--bundle', `/tmp/lxr-e2e-y/executor/containers/${id}/bundle`], dir), undefined);
+  assert.equal(bundleIn(['--bundle', `${dir}/x/${id}/bundle`], dir), undefined);
+  assert.equal(bundleIn(['exec', '--id', id], dir), undefined);
 });

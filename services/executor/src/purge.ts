@@ -72,6 +72,26 @@ async function containerProcesses(layout: NodeLayout, id: string): Promise<numbe
   return live;
 }
 
+/** The container ids of the running monitors whose `--bundle` is under `dir`. */
+async function monitoredIn(dir: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const args = monitorArgs(await readOr(`/proc/${entry}/cmdline`, ''));
+    const id = args && bundleIn(args, dir);
+    if (id) ids.push(id);
+  }
+  return ids;
+}
+
+/** The container id of a container monitor whose `--bundle` is `<dir>/<id>/bundle`. */
+export function bundleIn(args: readonly string[], dir: string): string | undefined {
+  const i = args.indexOf('--bundle');
+  const bundle = i >= 0 ? args[i + 1] : undefined;
+  if (bundle === undefined || path.dirname(path.dirname(bundle)) !== path.resolve(dir)) return undefined;
+  return path.basename(path.dirname(bundle));
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -126,9 +146,10 @@ export async function purgeContainers(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ContainerPurgeReport> {
   const runtime = new NodeRuntime(nodeLayout(loadConfig(nodeConfigSpec, env), home));
-  const ids = (await readdir(containersDir(home)).catch(() => [] as string[])).filter((name) =>
-    CONTAINER_ID.test(name),
-  );
+  const dirs = await readdir(containersDir(home)).catch(() => [] as string[]);
+  // Also the containers whose monitors still run from a bundle of this home whose dir is gone.
+  const orphans = await monitoredIn(containersDir(home));
+  const ids = [...new Set([...dirs, ...orphans])].filter((name) => CONTAINER_ID.test(name));
   let killed = 0;
   for (const id of ids) killed += await purgeContainer(runtime, id);
   await rm(path.join(home, 'executor'), { recursive: true, force: true });
