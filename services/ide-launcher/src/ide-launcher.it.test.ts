@@ -329,8 +329,8 @@ describe('ide-launcher', { skip: requiresRoot() || toolsMissing, concurrency: 1 
           { timeout: 5_000 },
         )
         .catch(() => undefined);
-      await mkdir(path.join(repoRoot, 'artifacts'), { recursive: true });
-      await page.screenshot({ path: path.join(repoRoot, 'artifacts', 'ide-workbench.png') });
+      await mkdir(path.join(repoRoot, 'test-artifacts'), { recursive: true });
+      await page.screenshot({ path: path.join(repoRoot, 'test-artifacts', 'ide-workbench.png') });
       // The only thing the workbench asks off this machine (refused here by the browser's flags) is
       // code-server's extension gallery, Open VSX: no telemetry, no update checks.
       const off = session.offLoopback().filter((url) => new URL(url).hostname !== 'open-vsx.org');
