@@ -1,6 +1,6 @@
 // #/c/<id> — one container: its facts, creation timeline, logs, a terminal and the IDE link.
 import { ApiError, api, containerPath } from './api.js';
-import { debounced, h, showError } from './dom.js';
+import { h, settling, showError } from './dom.js';
 import { ago, duration } from './format.js';
 import { remove } from './list.js';
 import { openTerminal } from './terminal.js';
@@ -121,6 +121,9 @@ export function showDetail(id) {
   let logStream; // AbortController of the running log stream
   let terminal;
   let gone = false;
+  // Set once the user leaves this page: a load still in flight (or a settling one) must not write
+  // into the view the next container's page now owns.
+  let left = false;
 
   const startLogs = () => {
     logStream?.abort();
@@ -133,7 +136,9 @@ export function showDetail(id) {
 
   const load = async () => {
     try {
+      if (left) return;
       const [c, timeline] = await Promise.all([api(containerPath(id)), api(containerPath(id, '/timeline'))]);
+      if (left) return;
       const first = container === undefined;
       container = c;
       document.title = `${c.name} · lxr`;
@@ -145,6 +150,7 @@ export function showDetail(id) {
       terminalButton.disabled = c.state !== 'running';
       if (first && c.state !== 'requested') startLogs();
     } catch (error) {
+      if (left) return;
       if (error instanceof ApiError && error.status === 404) {
         gone = true;
         title.textContent = `${id.slice(0, 12)}: removed`;
@@ -169,16 +175,17 @@ export function showDetail(id) {
   };
   terminalButton.addEventListener('click', onTerminal);
   removeButton.addEventListener('click', onRemove);
-  const reload = debounced(load, 100);
+  const reload = settling(load, 100);
   load();
 
   return {
     onEvent(containerId, event) {
-      if (gone || containerId !== container?.id) return;
+      if (left || gone || (containerId !== id && containerId !== container?.id)) return;
       if (event.type === 'ContainerStarted') startLogs();
       reload();
     },
     leave() {
+      left = true;
       view.hidden = true;
       // The next container's page starts blank: no stale state for a reader (or a test) to act on.
       delete view.dataset.state;

@@ -21,6 +21,20 @@ export function showError(error) {
 }
 
 /** Coalesces bursts of calls (a creation is half a dozen events) into one, `ms` after the last. */
+/**
+ * `debounced(fn, ms)` that also runs `fn` once more `settleMs` after the last call: the event stream
+ * can run ahead of the gateway's read model (both follow the log, each at its own pace), so a view
+ * reloaded on an event looks again a little later and settles on the state the event led to.
+ */
+export function settling(fn, ms, settleMs = 1000) {
+  const soon = debounced(fn, ms);
+  const later = debounced(fn, settleMs);
+  return () => {
+    soon();
+    later();
+  };
+}
+
 export function debounced(fn, ms) {
   let timer;
   return () => {

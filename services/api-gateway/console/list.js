@@ -1,6 +1,6 @@
 // #/ — the containers table, kept current from the event stream, and the create form.
 import { api, containerPath } from './api.js';
-import { debounced, h, showError } from './dom.js';
+import { h, settling, showError } from './dom.js';
 import { ago } from './format.js';
 
 const view = document.getElementById('list-view');
@@ -85,7 +85,7 @@ form.addEventListener('submit', create);
 export function showList() {
   view.hidden = false;
   document.title = 'Containers · lxr';
-  const reload = debounced(load, 100);
+  const reload = settling(load, 100);
   load();
   return {
     onEvent: reload,
