@@ -4,11 +4,12 @@ import {
   containerStream,
   type EventData,
   type IdeEvent,
+  ideStream,
   type LxrRecordedEvent,
   type RecordedEvent,
   rootfsStream,
 } from '@lxr/events';
-import type { Logger } from '@lxr/service-kit';
+import { KeyedLock, type Logger } from '@lxr/service-kit';
 import { containerView, wantsIde } from './domain/container-view.js';
 import { type Adoptable, IdeSupervisor } from './ide-supervisor.js';
 
@@ -31,7 +32,7 @@ export interface IdeLauncherDeps {
 export class IdeLauncher {
   readonly #deps: IdeLauncherDeps;
   readonly #supervisors = new Map<string, { attempt: number; supervisor: IdeSupervisor }>();
-  readonly #queues = new Map<string, Promise<void>>();
+  readonly #queues = new KeyedLock();
   #closed = false;
 
   constructor(deps: IdeLauncherDeps) {
@@ -84,14 +85,7 @@ export class IdeLauncher {
 
   /** Serialises work per container; resolves when this container's reconcile is done. */
   reconcile(id: string, adopt?: Adoptable): Promise<void> {
-    const previous = this.#queues.get(id) ?? Promise.resolve();
-    const next = previous.then(() => this.#reconcile(id, adopt));
-    const settled = next.catch(() => undefined);
-    this.#queues.set(id, settled);
-    void settled.then(() => {
-      if (this.#queues.get(id) === settled) this.#queues.delete(id);
-    });
-    return next;
+    return this.#queues.run(id, () => this.#reconcile(id, adopt));
   }
 
   async #reconcile(id: string, adopt: Adoptable | undefined): Promise<void> {
@@ -132,7 +126,7 @@ export class IdeLauncher {
   }
 
   async #recordGone(id: string, reason: 'removed' | 'container-stopped'): Promise<void> {
-    const stream = `ide-${id}`;
+    const stream = ideStream(id);
     const events = await this.#deps.store.readStream(stream);
     const lastEvent = events.at(-1);
     if (!lastEvent || lastEvent.type === 'IdeExited') return;
