@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LxrClient } from '@lxr/client';
 import type { SystemDiskUsage } from '@lxr/events';
-import { runCli } from '../cli.js';
-import type { CliContext } from '../context.js';
+import { runCliCaptured } from '../testing.js';
 
 const usage: SystemDiskUsage = {
   images: { total: 5, active: 2, size: 16_430_000, reclaimable: 11_630_000 },
@@ -30,28 +28,20 @@ async function lxr(argv: string[], answer?: boolean) {
       };
     },
   };
-  let stdout = '';
-  let stderr = '';
   const questions: string[] = [];
-  const ctx = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    signal: new AbortController().signal,
-    version: '0',
-    now: () => new Date(),
-    client: async () => ({ system }) as unknown as LxrClient,
-    ...(answer === undefined
+  const run = await runCliCaptured(
+    argv,
+    { system },
+    answer === undefined
       ? {}
       : {
           confirm: async (q: string) => {
             questions.push(q);
             return answer;
           },
-        }),
-  } as unknown as CliContext;
-  const code = await runCli(argv, ctx);
-  return { code, stdout, stderr, calls, questions };
+        },
+  );
+  return { ...run, calls, questions };
 }
 
 describe('lxr system', () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError, type LxrClient, type NodeVolume } from '@lxr/client';
-import { runCli } from '../cli.js';
-import type { CliContext } from '../context.js';
+import { runCliCaptured } from '../testing.js';
 
 const user = 'a'.repeat(64);
 const volume = (name: string, extra: Partial<NodeVolume> = {}): NodeVolume => ({
@@ -68,28 +67,16 @@ async function lxr(argv: string[]) {
       ];
     },
   };
-  let stdout = '';
-  let stderr = '';
-  const ctx = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    signal: new AbortController().signal,
-    version: '0',
-    now: () => new Date(),
-    client: async () =>
-      ({
-        volumes,
-        containers: {
-          async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}) {
-            calls.push(`rm ${ref} force=${options.force} volumes=${options.volumes}`);
-            return { id: ref, name: ref };
-          },
-        },
-      }) as unknown as LxrClient,
-  } as unknown as CliContext;
-  const code = await runCli(argv, ctx);
-  return { code, stdout, stderr, calls };
+  const run = await runCliCaptured(argv, {
+    volumes,
+    containers: {
+      async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}) {
+        calls.push(`rm ${ref} force=${options.force} volumes=${options.volumes}`);
+        return { id: ref, name: ref };
+      },
+    },
+  });
+  return { ...run, calls };
 }
 
 describe('lxr volume', () => {
