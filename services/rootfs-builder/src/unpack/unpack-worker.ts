@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { UnpackError, UnpackErrorCode } from './errors.js';
 import type { WriterLimits } from './layer-writer.js';
-import { UnpackSession } from './unpack-session.js';
+import { type SessionResult, UnpackSession } from './unpack-session.js';
 
 export type ToWorker =
   | {
@@ -19,7 +19,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'ack' }
-  | { readonly type: 'done'; readonly result: { diffId: string; entries: number; bytes: number } }
+  | { readonly type: 'done'; readonly result: SessionResult }
   | { readonly type: 'error'; readonly code: string; readonly message: string };
 
 const port = parentPort;

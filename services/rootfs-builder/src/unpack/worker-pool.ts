@@ -3,6 +3,7 @@
 // process open, and a worker that failed or was cancelled is terminated, never reused.
 import { Worker } from 'node:worker_threads';
 import { UnpackError, UnpackErrorCode } from './errors.js';
+import type { SessionResult } from './unpack-session.js';
 import type { FromWorker } from './unpack-worker.js';
 
 const MAX_IDLE = 2;
@@ -34,7 +35,7 @@ export function releaseWorker(worker: Worker): void {
 export class WorkerReplies {
   acks = 0;
   failure: UnpackError | undefined;
-  result: { diffId: string; entries: number; bytes: number } | undefined;
+  result: SessionResult | undefined;
   #wake: (() => void) | undefined;
 
   constructor(worker: Worker) {
