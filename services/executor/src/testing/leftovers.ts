@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { containersDir } from '../config.js';
 import { cgroupDirs } from '../runtime/cgroups.js';
 
 /** Where an executor keeps a container's traces on the node. */
@@ -22,7 +23,7 @@ export async function containerLeftovers(dirs: NodeDirs, containerId: string): P
   for (const dir of [
     path.join(dirs.runDir, containerId),
     path.join(dirs.runtimeRoot, containerId),
-    path.join(dirs.home, 'executor', 'containers', containerId),
+    path.join(containersDir(dirs.home), containerId),
   ]) {
     if (existsSync(dir)) found.push(`dir ${dir}`);
   }
