@@ -11,7 +11,7 @@ import {
   idePath,
   ideStream,
 } from '@lxr/events';
-import { codeServerArgs } from './domain/code-server.js';
+import { codeServerArgs, WORKSPACE } from './domain/code-server.js';
 import { relaunchDelayMs } from './domain/container-view.js';
 import { IdeError, IdeErrorCode } from './errors.js';
 import type { IdeLauncherDeps } from './ide-launcher.js';
@@ -145,8 +145,7 @@ export class IdeSupervisor {
       }
       socketPath = await prepareIdeDir(rootfsPath);
       const hasWorkspace =
-        this.#container.mountDestinations.includes('/workspace') ||
-        (await hasDirectory(rootfsPath, 'workspace'));
+        this.#container.mountDestinations.includes(WORKSPACE) || (await hasDirectory(rootfsPath, WORKSPACE));
       const request: ExecRequest = {
         session: `ide-${randomBytes(8).toString('hex')}`,
         containerId,

@@ -34,7 +34,7 @@ export async function prepareIdeDir(rootfsPath: string): Promise<string> {
   return path.join(dir, SOCKET_NAME);
 }
 
-/** True when the container has a directory at `/workspace` (the workspace volume, or the image's). */
+/** True when the container has a directory at `inside` (an absolute path in the container), not a symlink. */
 export async function hasDirectory(rootfsPath: string, inside: string): Promise<boolean> {
   const stat = await lstat(path.join(rootfsPath, inside)).catch(() => undefined);
   return stat?.isDirectory() ?? false;
