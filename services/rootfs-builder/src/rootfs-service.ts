@@ -300,15 +300,24 @@ export class RootfsService {
    * again from the stored blob, and only that attempt's failure counts.
    */
   async ensureLayers(layers: readonly ImageLayer[]): Promise<void> {
+    await this.#eachLayer(layers, undefined, async (layer) => {
+      const source = this.layerSource(layer);
+      await this.deps.cache.ensure(source, this.deps.signal).catch((error: unknown) => {
+        if (this.deps.signal?.aborted) throw error;
+        return this.deps.cache.ensure(source, this.deps.signal);
+      });
+    });
+  }
+
+  /** Runs `work` on the layers in order, `unpackConcurrency` at a time; no new one starts once `signal` is aborted. */
+  async #eachLayer(
+    layers: readonly ImageLayer[],
+    signal: AbortSignal | undefined,
+    work: (layer: ImageLayer) => Promise<void>,
+  ): Promise<void> {
     let next = 0;
     const worker = async () => {
-      while (next < layers.length) {
-        const source = this.layerSource(layers[next++]!);
-        await this.deps.cache.ensure(source, this.deps.signal).catch((error: unknown) => {
-          if (this.deps.signal?.aborted) throw error;
-          return this.deps.cache.ensure(source, this.deps.signal);
-        });
-      }
+      while (next < layers.length && !signal?.aborted) await work(layers[next++]!);
     };
     const n = Math.min(this.deps.unpackConcurrency ?? 4, layers.length);
     await Promise.all(Array.from({ length: n }, worker));
@@ -332,18 +341,12 @@ export class RootfsService {
     const timer = setTimeout(() => abort.abort(), PREFETCH_MAX_WAIT_MS);
     timer.unref();
     this.#prefetches.set(containerId, abort);
-    let next = 0;
-    const worker = async () => {
-      while (next < layers.length && !signal.aborted) {
-        const layer = layers[next++]!;
-        if (!this.deps.cache.has(layer.diffId))
-          await this.deps.cache.ensure(this.#followedSource(layer, signal), signal);
-      }
-    };
-    const n = Math.min(this.deps.unpackConcurrency ?? 4, layers.length);
     // No image record lists these layers until the pull ends: keep a collection from taking them.
     const unpin = this.deps.cache.pin(layers.map((l) => l.diffId));
-    Promise.all(Array.from({ length: n }, worker))
+    this.#eachLayer(layers, signal, async (layer) => {
+      if (!this.deps.cache.has(layer.diffId))
+        await this.deps.cache.ensure(this.#followedSource(layer, signal), signal);
+    })
       .catch((error) =>
         this.deps.logger.debug(
           { err: error, containerId },
