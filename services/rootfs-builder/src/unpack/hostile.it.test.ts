@@ -18,9 +18,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, test } from 'node:test';
 import { createGunzip, createGzip } from 'node:zlib';
-import { requiresRoot } from '@lxr/testkit';
+import { requiresRoot, sha256 } from '@lxr/testkit';
 import { type UnpackError, unpackLayer } from './index.js';
-import { diffIdOf, type TarEntry, tarBlocks, tarBuffer, tarStream } from './tar-writer.fixture.js';
+import { type TarEntry, tarBlocks, tarBuffer, tarStream } from './tar-writer.fixture.js';
 
 const skip = requiresRoot();
 // The layer goes to <work>/layers/<case>; the sentinel sits in <work>, one level above it.
@@ -48,7 +48,7 @@ async function attempt(name: string, entries: TarEntry[]): Promise<string> {
   const tar = tarBuffer(entries);
   const target = path.join(layers, name);
   try {
-    await unpackLayer(Readable.from([tar]), target, { expectedDiffId: diffIdOf(tar) });
+    await unpackLayer(Readable.from([tar]), target, { expectedDiffId: sha256(tar) });
     return 'inside';
   } catch (error) {
     assert.equal(existsSync(target), false, `${name}: the rejected layer's directory was left behind`);
@@ -208,7 +208,7 @@ test('hostile layer: a file replacing a symlink writes the file, not through the
     { path: 'pw', body: 'mine' },
   ]);
   const target = path.join(layers, 'replace-link');
-  await unpackLayer(Readable.from([tar]), target, { expectedDiffId: diffIdOf(tar) });
+  await unpackLayer(Readable.from([tar]), target, { expectedDiffId: sha256(tar) });
   assert.equal(readFileSync(path.join(target, 'pw'), 'utf8'), 'mine');
   assert.ok(statSync(path.join(target, 'pw')).isFile());
   hostUntouched();
@@ -217,8 +217,8 @@ test('hostile layer: a file replacing a symlink writes the file, not through the
 test('an empty layer (only the end-of-archive blocks) unpacks to an empty directory', { skip }, async () => {
   const tar = Buffer.alloc(1024);
   const target = path.join(layers, 'empty');
-  const result = await unpackLayer(Readable.from([tar]), target, { expectedDiffId: diffIdOf(tar) });
-  assert.deepEqual(result, { diffId: diffIdOf(tar), entries: 0, bytes: 0 });
+  const result = await unpackLayer(Readable.from([tar]), target, { expectedDiffId: sha256(tar) });
+  assert.deepEqual(result, { diffId: sha256(tar), entries: 0, bytes: 0 });
   assert.deepEqual(readdirSync(target), []);
   assert.equal(statSync(target).mode & 0o777, 0o755);
 });
@@ -227,7 +227,7 @@ test('a diffID mismatch is rejected and leaves nothing', { skip }, async () => {
   const tar = tarBuffer([{ path: 'f', body: 'x' }]);
   const target = path.join(layers, 'mismatch');
   await assert.rejects(
-    unpackLayer(Readable.from([tar]), target, { expectedDiffId: diffIdOf(Buffer.from('other')) }),
+    unpackLayer(Readable.from([tar]), target, { expectedDiffId: sha256(Buffer.from('other')) }),
     { code: 'ROOTFS_LAYER_DIFF_ID_MISMATCH' },
   );
   assert.equal(existsSync(target), false);
@@ -240,7 +240,7 @@ test('a corrupt or truncated tar is rejected and leaves nothing', { skip }, asyn
     ['bad checksum', Buffer.concat([Buffer.from('garbage'), tar.subarray(7)])],
   ] as const) {
     const target = path.join(layers, name.replace(' ', '-'));
-    await assert.rejects(unpackLayer(Readable.from([bytes]), target, { expectedDiffId: diffIdOf(bytes) }), {
+    await assert.rejects(unpackLayer(Readable.from([bytes]), target, { expectedDiffId: sha256(bytes) }), {
       code: 'ROOTFS_LAYER_CORRUPT',
     });
     assert.equal(existsSync(target), false);
@@ -252,7 +252,7 @@ test('an existing target is refused and left alone', { skip }, async () => {
   mkdirSync(target);
   writeFileSync(path.join(target, 'mine'), 'x');
   const tar = tarBuffer([{ path: 'f', body: 'x' }]);
-  await assert.rejects(unpackLayer(Readable.from([tar]), target, { expectedDiffId: diffIdOf(tar) }), {
+  await assert.rejects(unpackLayer(Readable.from([tar]), target, { expectedDiffId: sha256(tar) }), {
     code: 'ROOTFS_LAYER_TARGET_EXISTS',
   });
   assert.equal(readFileSync(path.join(target, 'mine'), 'utf8'), 'x');
@@ -269,7 +269,7 @@ test('an aborted unpack stops and leaves nothing', { skip }, async () => {
   };
   await assert.rejects(
     unpackLayer(tarStream(endless()), target, {
-      expectedDiffId: diffIdOf(Buffer.alloc(0)),
+      expectedDiffId: sha256(Buffer.alloc(0)),
       signal: controller.signal,
     }),
     { code: 'ROOTFS_LAYER_ABORTED' },
@@ -317,7 +317,7 @@ test('a decompression bomb (1 GiB of zeros in ~1 MiB of gzip) is rejected with b
   let error: unknown;
   const growth = await rssGrowth(async () => {
     error = await unpackLayer(Readable.from([bomb]).pipe(createGunzip()), target, {
-      expectedDiffId: diffIdOf(Buffer.alloc(0)),
+      expectedDiffId: sha256(Buffer.alloc(0)),
       limits: { maxBytes: 64 * MiB },
     }).catch((e: unknown) => e);
   });
@@ -336,7 +336,7 @@ test('a million-entry layer is rejected at the entry cap with bounded memory', {
   let error: unknown;
   const growth = await rssGrowth(async () => {
     error = await unpackLayer(tarStream(million()), target, {
-      expectedDiffId: diffIdOf(Buffer.alloc(0)),
+      expectedDiffId: sha256(Buffer.alloc(0)),
       limits: { maxEntries: 20_000 },
     }).catch((e: unknown) => e);
   });

@@ -1,7 +1,6 @@
 // A tiny ustar + PAX writer for tests: it writes what the tar package refuses to (`..` names,
 // absolute paths, forged whiteouts, binary xattrs), and streams, so a million-entry layer or a
 // gigabyte of zeros is never held in memory.
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 export interface TarEntry {
@@ -101,9 +100,4 @@ export function tarBuffer(entries: Iterable<TarEntry>): Buffer {
 /** The tar as a stream, generated as it is read. */
 export function tarStream(entries: Iterable<TarEntry>): Readable {
   return Readable.from(tarBlocks(entries), { objectMode: false });
-}
-
-/** `sha256:<hex>` of a buffer: the diffID of an uncompressed layer. */
-export function diffIdOf(tar: Buffer): string {
-  return `sha256:${createHash('sha256').update(tar).digest('hex')}`;
 }
