@@ -63,7 +63,6 @@ const hexOf = (diffId: string): string => diffId.slice('sha256:'.length);
  */
 export class LayerCache {
   readonly #layers = new Map<string, Entry>();
-  readonly #links = new Set<string>();
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #pins = new Map<string, number>();
 
@@ -98,7 +97,6 @@ export class LayerCache {
       }
       const link = links.get(hex) ?? (await cache.#link(hex));
       cache.#layers.set(`sha256:${hex}`, { link, bytes: meta.bytes });
-      cache.#links.add(link);
       present.delete(hex);
     }
     // Contents without meta cannot be told from a layer being deleted when a crash hit: remove them.
@@ -159,7 +157,6 @@ export class LayerCache {
       throw error;
     }
     const link = await this.#link(hex);
-    this.#links.add(link);
     this.#layers.set(source.diffId, { link, bytes: result.bytes });
     this.options.onUnpacked?.({
       diffId: source.diffId,
@@ -222,7 +219,6 @@ export class LayerCache {
     for (const [diffId, entry] of [...this.#layers]) {
       if (live.has(diffId) || this.#pins.has(diffId) || this.#inflight.has(diffId)) continue;
       this.#layers.delete(diffId);
-      this.#links.delete(entry.link);
       await unlink(path.join(this.root, 'l', entry.link)).catch(() => undefined);
       await this.#delete(hexOf(diffId));
       layersRemoved++;
