@@ -28,6 +28,7 @@ import {
 } from 'node:fs';
 import type { ReadEntry } from 'tar';
 import { UnpackError, UnpackErrorCode } from './errors.js';
+import type { UnpackLimits } from './index.js';
 import type { TappedEntry } from './layer-tap.js';
 import { NodeOps } from './node-ops.js';
 import { entryName, layerPath, parentOf, printable } from './paths.js';
@@ -49,11 +50,8 @@ const S_IFIFO = 0o010000;
 /** overlayfs's name for a trusted.* xattr a layer must never bring along. */
 const OVERLAY_XATTR = 'trusted.overlay.';
 
-export interface WriterLimits {
-  readonly maxBytes: number;
-  readonly maxEntries: number;
-  readonly maxPathLength: number;
-}
+/** The caps of {@link UnpackLimits}, as the writer (in the unpack worker) gets them. */
+export type WriterLimits = Readonly<UnpackLimits>;
 
 export class LayerWriter {
   readonly #root: string;
