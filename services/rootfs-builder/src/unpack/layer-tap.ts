@@ -34,7 +34,8 @@ interface Extended {
   sparse?: boolean;
 }
 
-const padded = (size: number) => Math.ceil(size / 512) * 512;
+/** `size` bytes of entry content as the tar stores them: padded to whole 512-byte blocks. */
+export const padded = (size: number) => Math.ceil(size / 512) * 512;
 
 export class LayerTap {
   readonly #hash = createHash('sha256');

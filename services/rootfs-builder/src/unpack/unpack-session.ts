@@ -3,7 +3,7 @@
 // seconds when the kernel throttles dirty pages — which must never stall the service's event loop.
 import { Parser, type ReadEntry } from 'tar';
 import { UnpackError, UnpackErrorCode } from './errors.js';
-import { LayerTap } from './layer-tap.js';
+import { LayerTap, padded } from './layer-tap.js';
 import { LayerWriter, type WriterLimits } from './layer-writer.js';
 import { printable } from './paths.js';
 
@@ -43,7 +43,7 @@ export class UnpackSession {
       try {
         const tapped = this.#tap.pending.shift();
         // The tap and the Parser must agree where each entry's content is, or one of them was fooled.
-        if (!tapped || Math.ceil(tapped.size / 512) * 512 !== entry.startBlockSize) {
+        if (!tapped || padded(tapped.size) !== entry.startBlockSize) {
           throw new UnpackError(
             UnpackErrorCode.Corrupt,
             `the layer's tar is ambiguous at '${printable(entry.path)}': its PAX records disagree with its headers`,
