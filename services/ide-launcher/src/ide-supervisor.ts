@@ -11,7 +11,7 @@ import {
   idePath,
   ideStream,
 } from '@lxr/events';
-import { codeServerArgs, WORKSPACE } from './domain/code-server.js';
+import { CODE_SERVER, codeServerArgs, WORKSPACE } from './domain/code-server.js';
 import { relaunchDelayMs } from './domain/container-view.js';
 import { IdeError, IdeErrorCode } from './errors.js';
 import type { IdeLauncherDeps } from './ide-launcher.js';
@@ -259,7 +259,7 @@ function launchFailure(error: unknown): IdeError {
   ) {
     return new IdeError(
       IdeErrorCode.ToolsMissing,
-      `/opt/lxr/bin/code-server is not in the container (is the tools bundle built? run infra/setup.sh): ${message}`,
+      `${CODE_SERVER} is not in the container (is the tools bundle built? run infra/setup.sh): ${message}`,
     );
   }
   return new IdeError(IdeErrorCode.LaunchFailed, `cannot start code-server: ${message}`, { cause: error });
