@@ -212,19 +212,15 @@ export class RootfsService {
     const state = rootfs.reduce((s, e) => evolve(s, e as unknown as RootfsEvent), initialRootfsState);
     const requested = container.find((e) => e.type === 'ContainerRequested');
     const request = requested?.data as EventData<'ContainerRequested'> | undefined;
+    const removals = container
+      .filter((e) => e.type === 'ContainerRemoved')
+      .map((e) => e.data as EventData<'ContainerRemoved'>);
     return {
       state,
       version: lastVersion(rootfs),
       request,
-      removeAnonymousVolumes:
-        request?.autoRemove === true ||
-        container.some(
-          (e) => e.type === 'ContainerRemoved' && (e.data as { volumes?: boolean }).volumes === true,
-        ),
-      facts: {
-        requestedHere: request?.node === this.deps.node,
-        removed: container.some((e) => e.type === 'ContainerRemoved'),
-      },
+      removeAnonymousVolumes: request?.autoRemove === true || removals.some((r) => r.volumes === true),
+      facts: { requestedHere: request?.node === this.deps.node, removed: removals.length > 0 },
     };
   }
 
