@@ -14,7 +14,7 @@ import { Type } from '@sinclair/typebox';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import type { NodeDirectory } from '../nodes/node-directory.js';
-import { aliveNodeNames, askNode, nodeRunning } from '../nodes/node-requests.js';
+import { aliveNodeNames, askNode, NodeQuery, nodeField, nodeRunning } from '../nodes/node-requests.js';
 import type { ImageNodes } from './image-nodes.js';
 
 export interface ImageRoutesOptions {
@@ -26,11 +26,6 @@ export interface ImageRoutesOptions {
   readonly pollMs?: number;
 }
 
-const NodeQuery = Type.Object({
-  node: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 253, description: 'one node; every alive node when absent' }),
-  ),
-});
 const PullBody = Type.Object(
   {
     reference: Type.String({
@@ -41,9 +36,7 @@ const PullBody = Type.Object(
     platform: Type.Optional(
       Type.String({ pattern: '^[a-z0-9_.-]+/[a-z0-9_]+(/[a-z0-9]+)?$', description: 'os/arch[/variant]' }),
     ),
-    node: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 253, description: 'default: the first alive node' }),
-    ),
+    node: Type.Optional(nodeField('default: the first alive node')),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
 import type { NodeInfo } from '@lxr/client';
+import { Type } from '@sinclair/typebox';
 import { ErrorCode as Codes, type ErrorCode, GatewayError } from '../errors.js';
 import { listNodesOrExplain, type NodeDirectory } from './node-directory.js';
 
@@ -9,6 +10,13 @@ import { listNodesOrExplain, type NodeDirectory } from './node-directory.js';
 export interface Requester {
   request<T>(subject: string, payload: unknown, timeoutMs?: number): Promise<T>;
 }
+
+/** A request's node name field. */
+export const nodeField = (description: string) => Type.String({ minLength: 1, maxLength: 253, description });
+/** `?node=`: the one node to ask, every alive node ({@link aliveNodeNames}) when absent. */
+export const NodeQuery = Type.Object({
+  node: Type.Optional(nodeField('one node; every alive node when absent')),
+});
 
 /** The node asked for, or every alive node (by name), each checked to be known and alive. */
 export function aliveNodes(all: readonly NodeInfo[], wanted: string | undefined): NodeInfo[] {

@@ -13,7 +13,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import type { ImageNodes } from '../images/image-nodes.js';
 import type { NodeDirectory } from '../nodes/node-directory.js';
-import { aliveNodeNames, askNode } from '../nodes/node-requests.js';
+import { aliveNodeNames, askNode, NodeQuery } from '../nodes/node-requests.js';
 import { type ContainersReadModel, FINAL_STATES } from '../read-model/containers.read-model.js';
 import type { RootfsNodes } from './rootfs-nodes.js';
 
@@ -28,11 +28,6 @@ export interface SystemRoutesOptions {
   readonly tracer?: Tracer;
 }
 
-const NodeQuery = Type.Object({
-  node: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 253, description: 'one node; every alive node when absent' }),
-  ),
-});
 const PruneBody = Type.Object(
   {
     all: Type.Optional(

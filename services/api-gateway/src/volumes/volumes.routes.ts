@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { commonProblems, problemResponses } from '../http/responses.js';
 import type { NodeDirectory } from '../nodes/node-directory.js';
-import { aliveNodeNames, askNode, nodeRunning } from '../nodes/node-requests.js';
+import { aliveNodeNames, askNode, NodeQuery, nodeField, nodeRunning } from '../nodes/node-requests.js';
 import type { VolumeNodes } from './volume-nodes.js';
 
 export interface VolumeRoutesOptions {
@@ -12,8 +12,6 @@ export interface VolumeRoutesOptions {
   readonly volumes: VolumeNodes;
 }
 
-const nodeField = (description: string) => Type.String({ minLength: 1, maxLength: 253, description });
-const NodeQuery = Type.Object({ node: Type.Optional(nodeField('one node; every alive node when absent')) });
 const NameParams = Type.Object({ name: VolumeName });
 const CreateBody = Type.Object(
   {
