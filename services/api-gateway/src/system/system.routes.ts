@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   type DiskUsageRow,
@@ -49,8 +50,6 @@ const row = (items: readonly { size: number; used: boolean }[]): DiskUsageRow =>
   reclaimable: items.filter((i) => !i.used).reduce((s, i) => s + i.size, 0),
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** `lxr system df` and `lxr system prune`: what lxr keeps on the nodes' disks, and getting it back. */
 export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = async (app, options) => {
   const { nodes, readModel, handler, images, rootfs, tracer } = options;
@@ -81,10 +80,13 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
       await readModel.catchUp();
       const containers = (await readModel.list({ all: true })).filter((c) => names.includes(c.node));
       const perNode = await Promise.all(
-        names.map(async (node) => ({
-          images: await onImages(node, () => images.list(node)),
-          disk: await onRootfs(node, () => rootfs.df(node)),
-        })),
+        names.map(async (node) => {
+          const [list, disk] = await Promise.all([
+            onImages(node, () => images.list(node)),
+            onRootfs(node, () => rootfs.df(node)),
+          ]);
+          return { images: list, disk };
+        }),
       );
       const written = new Map(perNode.flatMap((n) => n.disk.containers.map((c) => [c.containerId, c.size])));
       const all = <T>(pick: (n: { images: ImageSummary[]; disk: RootfsDiskUsage }) => T[]) =>
