@@ -71,19 +71,20 @@ static int unmount(lxr_error *err, const char *target) {
   return 0;
 }
 
-/* Runs one verb; -2 for a malformed request (unknown verb, wrong number of arguments). */
-static int dispatch(lxr_error *err, int argc, char **argv) {
-  if (argc == 6 && strcmp(argv[0], "overlay") == 0) return overlay(err, argv[1], argv[2], argv[3], argv[4], argv[5]);
-  if (argc == 4 && strcmp(argv[0], "prepare") == 0) return prepare(err, argv[1], argv[2], argv[3]);
-  if (argc == 2 && strcmp(argv[0], "unmount") == 0) return unmount(err, argv[1]);
-  return -2;
-}
-
+/* The arguments a verb takes, the verb included; 0 for an unknown verb. */
 static int arity(const char *verb) {
   if (strcmp(verb, "overlay") == 0) return 6;
   if (strcmp(verb, "prepare") == 0) return 4;
   if (strcmp(verb, "unmount") == 0) return 2;
   return 0;
+}
+
+/* Runs one verb; -2 for a malformed request (unknown verb, wrong number of arguments). */
+static int dispatch(lxr_error *err, int argc, char **argv) {
+  if (argc != arity(argv[0])) return -2;
+  if (strcmp(argv[0], "overlay") == 0) return overlay(err, argv[1], argv[2], argv[3], argv[4], argv[5]);
+  if (strcmp(argv[0], "prepare") == 0) return prepare(err, argv[1], argv[2], argv[3]);
+  return unmount(err, argv[1]);
 }
 
 /* One answer line: newlines in a message would end it early. */
