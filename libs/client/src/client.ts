@@ -363,7 +363,7 @@ export function createClient(options: ClientOptions): LxrClient {
       stats: (ref, { signal } = {}) => json('GET', containerPath(ref, 'stats'), { signal }),
       ide: (ref, { signal } = {}) => json('GET', containerPath(ref, 'ide'), { signal }),
       async *logs(ref, { signal, follow, tail, since } = {}) {
-        const path = containerPath(ref, 'logs', { follow: follow ? 'true' : undefined, tail, since });
+        const path = containerPath(ref, 'logs', { follow, tail, since });
         const response = await send('GET', path, {
           signal,
           stream: true,
