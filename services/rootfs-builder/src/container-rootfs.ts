@@ -142,7 +142,8 @@ export async function toolsMount(toolsDir: string): Promise<RootfsMount | undefi
   return { destination: '/opt/lxr', source, type: 'bind', options: ['rbind', 'ro', 'nosuid', 'nodev'] };
 }
 
-async function exists(file: string): Promise<boolean> {
+/** True when `file` exists (any kind). */
+export async function exists(file: string): Promise<boolean> {
   return stat(file).then(
     () => true,
     () => false,

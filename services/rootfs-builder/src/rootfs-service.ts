@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type EventStore, WrongExpectedVersionError } from '@lxr/event-store';
@@ -28,7 +27,7 @@ import {
   layerCompression,
 } from '@lxr/oci';
 import { KeyedLock } from '@lxr/service-kit';
-import { type ContainerRootfs, toolsMount } from './container-rootfs.js';
+import { type ContainerRootfs, exists, toolsMount } from './container-rootfs.js';
 import { messageOf, RootfsError, RootfsErrorCode, rootfsCodeOf } from './errors.js';
 import type { LayerCache, LayerSource } from './layer-cache.js';
 import { mountPoints } from './mounts.js';
@@ -226,10 +225,7 @@ export class RootfsService {
 
   async #host(id: string): Promise<{ hasDir: boolean; mounted: boolean }> {
     const paths = this.deps.containers.paths(id);
-    const hasDir = await stat(paths.dir).then(
-      () => true,
-      () => false,
-    );
+    const hasDir = await exists(paths.dir);
     return { hasDir, mounted: hasDir && (await mountPoints()).has(paths.merged) };
   }
 
