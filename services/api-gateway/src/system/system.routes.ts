@@ -129,11 +129,8 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
       await readModel.catchUp();
       const containers = (await readModel.list({ all: true })).filter((c) => names.includes(c.node));
       const doomed = containers.filter((c) => FINAL_STATES.includes(c.state));
-      const written = new Map<string, number>();
-      for (const node of names) {
-        for (const c of (await onRootfs(node, () => rootfs.df(node))).containers)
-          written.set(c.containerId, c.size);
-      }
+      const disks = await Promise.all(names.map((node) => onRootfs(node, () => rootfs.df(node))));
+      const written = new Map(disks.flatMap((d) => d.containers.map((c) => [c.containerId, c.size])));
       const context = { requestId: String(request.id) };
       const containersDeleted: string[] = [];
       await withServerSpan(
