@@ -21,6 +21,14 @@ export interface DeliveryContext {
   readonly subject: string;
 }
 
+/**
+ * The durable consumer name of a per-node service (`executor-node1`): node names may hold dots,
+ * which a durable name may not, so each becomes `_`.
+ */
+export function nodeDurable(service: string, node: string): string {
+  return `${service}-${node.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
 /** What {@link EventBus.subscribe} needs: a durable name, a handler and how to retry it. */
 export interface SubscribeOptions {
   /**

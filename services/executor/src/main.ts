@@ -1,7 +1,9 @@
 // Composition root of the executor, the privileged node agent that runs this node's containers
 // through lxr's native runtime (or runc) and reports their lifecycle. The only file that reads the
 // environment and opens PostgreSQL and NATS.
+
 import { readFileSync } from 'node:fs';
+import { nodeDurable } from '@lxr/bus';
 import { createPostgresEventStore } from '@lxr/event-store';
 import { field, runService } from '@lxr/service-kit';
 import { nodeConfigSpec, nodeLayout } from './config.js';
@@ -45,7 +47,7 @@ await runService({
       await Promise.all(responders.map((r) => r.drain()));
     });
     await bus.subscribe({
-      durable: `executor-${config.node.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      durable: nodeDurable('executor', config.node),
       handler: (event) => executor.handle(event),
       concurrency: 8,
     });

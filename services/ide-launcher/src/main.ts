@@ -1,7 +1,9 @@
 // Composition root of the ide-launcher (one per node): starts code-server inside the node's
 // development containers through the executor, reports IdeReady / IdeFailed and keeps it running.
 // The only file that reads the environment and opens PostgreSQL and NATS.
+
 import { readFileSync } from 'node:fs';
+import { nodeDurable } from '@lxr/bus';
 import { createPostgresEventStore } from '@lxr/event-store';
 import { contextSubject } from '@lxr/events';
 import { field, runService } from '@lxr/service-kit';
@@ -46,7 +48,7 @@ await runService({
     onStop('ide-launcher', () => launcher.close());
     await launcher.adopt();
     await bus.subscribe({
-      durable: `ide-launcher-${config.node.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      durable: nodeDurable('ide-launcher', config.node),
       filterSubject: contextSubject('container'),
       handler: (event) => launcher.handle(event),
       concurrency: 8,

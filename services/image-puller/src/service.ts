@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { nodeDurable } from '@lxr/bus';
 import { createPostgresEventStore } from '@lxr/event-store';
 import { contextSubject, imageRequestSubject } from '@lxr/events';
 import { dockerConfigCredentials, ImagePuller, ImageStore, RegistryClient } from '@lxr/oci';
@@ -55,7 +56,7 @@ export const imagePullerService: ServiceDefinition<typeof imagePullerConfigSpec>
       signal,
     });
     // Durable names allow no dots; node names may have them.
-    const durable = `image-puller-${config.node.replace(/\./g, '_')}`;
+    const durable = nodeDurable('image-puller', config.node);
     const options = {
       handler: (event: Parameters<typeof handler.handle>[0]) => handler.handle(event),
       concurrency: 4,

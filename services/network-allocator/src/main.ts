@@ -2,6 +2,7 @@
 // in the event log and wires each container's namespace, veth pair, bridge, NAT and published
 // ports (see README.md). The only file that reads the environment and opens connections.
 
+import { nodeDurable } from '@lxr/bus';
 import { createPostgresEventStore } from '@lxr/event-store';
 import { contextSubject } from '@lxr/events';
 import { runService, ServiceError, ServiceKitErrorCode } from '@lxr/service-kit';
@@ -45,7 +46,7 @@ await runService({
     // One durable per node: every container event, so removals and failures reach the node that
     // wired the container. Handlers run concurrently (a burst of creations shares appends).
     await bus.subscribe({
-      durable: `network-allocator-${config.node.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      durable: nodeDurable('network-allocator', config.node),
       filterSubject: contextSubject('container'),
       concurrency: config.concurrency,
       ackWaitMs: config.ackWaitMs,

@@ -2,7 +2,9 @@
 // cache, mounts each container's overlay root filesystem and records RootfsPrepared/RootfsFailed
 // (see rootfs-service.ts and docs/ROOTFS.md). The only file that reads the environment and opens
 // connections.
+
 import path from 'node:path';
+import { nodeDurable } from '@lxr/bus';
 import { createPostgresEventStore } from '@lxr/event-store';
 import { contextSubject, rootfsRequestSubject } from '@lxr/events';
 import { ImageStore } from '@lxr/oci';
@@ -52,7 +54,7 @@ await runService({
     await service.reconcile();
 
     // Durable names allow no dots; node names may have them.
-    const durable = `rootfs-builder-${config.node.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const durable = nodeDurable('rootfs-builder', config.node);
     const handler = (event: Parameters<RootfsService['handle']>[0]) => service.handle(event);
     // Removals (container context) and pulls (image context) on two durables: a removal is never
     // queued behind a long unpack of another container's image.
