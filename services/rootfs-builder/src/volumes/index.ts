@@ -13,7 +13,7 @@
  * //   → RootfsPrepared { …, mounts }; a VolumeError → RootfsFailed { code: error.code, message }
  * //     (its codes are ROOTFS_VOLUME_*; prepare has undone what it recorded before throwing).
  * // on ContainerRemoved:
- * await volumes.release(containerId, { removeAnonymous: requested.autoRemove === true });
+ * await volumes.release(containerId, { removeAnonymous: requested.autoRemove === true || removed.volumes === true });
  * // lxr system df / prune:
  * await volumes.usage();  // VolumeUsage[]: every volume with its size and users
  * await volumes.prune();  // unused anonymous volumes (docker ≥ 23); prune({ all: true }) every unused one
