@@ -6,6 +6,7 @@
 // The tools bundle stays too: it is expensive to build and keyed by its version.
 import { readdir, readFile, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, processExists } from '@lxr/service-kit';
 import { rootfsConfigSpec } from './config.js';
 import { RootfsError, RootfsErrorCode } from './errors.js';
@@ -35,8 +36,6 @@ export const isMountHelper = (cmdline: string): boolean => {
   const [binary, verb] = cmdline.split('\0');
   return (binary?.endsWith('lxr-mount') ?? false) && verb === 'serve';
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Ends the `lxr-mount serve` helpers working in `home` (the helper's working directory is the layer

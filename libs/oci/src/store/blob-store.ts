@@ -4,6 +4,7 @@ import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unli
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createDecompressor, decompressError } from '../decompress.js';
 import {
   type Digest,
@@ -188,7 +189,6 @@ export class BlobStore {
   follow(digest: Digest, size: number, signal?: AbortSignal): Readable {
     const partial = path.join(this.#ingest, `${digestHex(digest)}.partial`);
     const stored = this.blobPath(digest);
-    const pause = () => new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
     async function* bytes(): AsyncGenerator<Buffer> {
       let fh: FileHandle | undefined;
       try {
@@ -197,7 +197,7 @@ export class BlobStore {
           fh =
             (await open(stored, 'r').catch(() => undefined)) ??
             (await open(partial, 'r').catch(() => undefined));
-          if (!fh) await pause();
+          if (!fh) await sleep(FOLLOW_POLL_MS);
         }
         let position = 0;
         while (position < size) {
@@ -216,7 +216,7 @@ export class BlobStore {
               `the download of ${digest} ${nlink === 0 ? 'was abandoned' : 'restarted'} while it was followed`,
             );
           }
-          await pause();
+          await sleep(FOLLOW_POLL_MS);
         }
       } finally {
         await fh?.close();
