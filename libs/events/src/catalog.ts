@@ -119,7 +119,8 @@ export function validateEventData<T extends LxrEventType>(
   return data as EventData<T>;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+/** A JSON object (or array) to read fields from: what an untyped payload is checked with first. */
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /**
  * Parses a recorded event arriving from outside the process (NATS, SSE, the database) and

@@ -5,6 +5,7 @@ import {
   type ImageRemoveResult,
   type ImageSummary,
   imageNodeStream,
+  isRecord,
 } from '@lxr/events';
 import { type Digest, type ImageListing, type ImageStore, OciError, OciErrorCode } from '@lxr/oci';
 import type { ContainerUsage } from './container-usage.js';
@@ -15,8 +16,6 @@ interface Deps {
   readonly store: EventStore;
   readonly node: string;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 function summary(image: ImageListing, inUse: Map<Digest, number>): ImageSummary {
   const p = image.platform;

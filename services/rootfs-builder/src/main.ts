@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { nodeDurable } from '@lxr/bus';
 import { createPostgresEventStore } from '@lxr/event-store';
-import { contextSubject, rootfsRequestSubject } from '@lxr/events';
+import { contextSubject, isRecord, rootfsRequestSubject } from '@lxr/events';
 import { ImageStore } from '@lxr/oci';
 import { runService } from '@lxr/service-kit';
 import { rootfsConfigSpec } from './config.js';
@@ -72,7 +72,6 @@ await runService({
     });
 
     serveVolumeRequests(context, volumes);
-    const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
     const responders = [
       bus.reply(rootfsRequestSubject(config.node, 'df'), () => service.diskUsage()),
       bus.reply(rootfsRequestSubject(config.node, 'prune'), (payload) =>

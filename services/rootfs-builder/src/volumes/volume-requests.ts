@@ -1,9 +1,7 @@
-import { volumeRequestSubject } from '@lxr/events';
+import { isRecord, volumeRequestSubject } from '@lxr/events';
 import type { ServiceContext } from '@lxr/service-kit';
 import { VolumeError, VolumeErrorCode } from './errors.js';
 import type { VolumeStore } from './volume-store.js';
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /** The `name` of a request's payload, or a {@link VolumeError} saying what the verb needs. */
 function nameOf(payload: unknown, verb: string): string {
